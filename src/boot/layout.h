@@ -32,6 +32,13 @@
 #define BOOT_ACPI_END        0x100000ull
 #define BOOT_KERNEL_ADDR     0x100000ull
 
+/* Added by the boot loader work: */
+#define BOOT_EBDA_END        0xA0000ull   /* the EBDA is 1 KiB */
+/* With more than 39 vCPUs the MP config table outgrows the EBDA; it then
+ * goes here, and the ACPI tables stay below this address. */
+#define BOOT_MP_SPILL_ADDR   0xF0000ull
+#define BOOT_ACPI_LIMIT      BOOT_MP_SPILL_ADDR
+
 #define BOOT_SEL_CS          0x10  /* __BOOT_CS */
 #define BOOT_SEL_DS          0x18  /* __BOOT_DS */
 #define BOOT_SEL_TSS         0x20

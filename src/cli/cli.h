@@ -3,6 +3,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_host(int argc, char **argv);
+int cmd_img(int argc, char **argv);
 
 /* ${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo}/guest/<name> */
 int cli__guest_path(const char *name, char *buf, unsigned len);

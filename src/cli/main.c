@@ -10,6 +10,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "run", cmd_run, "boot a virtual machine" },
+	{ "img", cmd_img, "create, inspect, check and convert disk images (raw, qcow2)" },
 	{ "host", cmd_host, "show what this host can run and which backend --accel auto picks" },
 };
 

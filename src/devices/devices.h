@@ -24,7 +24,8 @@ void i8042__exit(struct vm *vm);
 
 /* PCI host bridge: config mechanism #1 (0xCF8/0xCFC), ECAM for bus 0 at
  * VM_PCI_ECAM_BASE, reset control at 0xCF9.  Device 00:00.0 is the host
- * bridge; the rest of bus 0 is empty for now. */
+ * bridge (1b36:0008); devices plug in with pci__register_device()
+ * (src/devices/pci.h). */
 int pci__init(struct vm *vm);
 void pci__exit(struct vm *vm);
 
@@ -32,12 +33,17 @@ void pci__exit(struct vm *vm);
  * SLP_TYP=S5 with SLP_EN powers the VM off. */
 int acpi_pm__init(struct vm *vm);
 void acpi_pm__exit(struct vm *vm);
+/* Press the ACPI power button (PWRBTN_STS, SCI if enabled): lets the host
+ * ask the guest for an orderly shutdown. */
+void acpi_pm__power_button(struct vm *vm);
 
 /* isa-debug-exit at 0xF4: a write of v stops the VM with status (v<<1)|1. */
 int debug_exit__init(struct vm *vm);
 void debug_exit__exit(struct vm *vm);
 
-/* Ports Linux pokes that need no model (POST 0x80, ...): sink them quietly. */
+/* Ports Linux pokes that need no model (POST 0x80, ...): sink them quietly.
+ * Port 0x92 reads A20-on and resets the VM when bit 0 is written.  There is
+ * no exit function: the claims go away with vm->pio. */
 int legacy_sink__init(struct vm *vm);
 
 #endif

@@ -179,7 +179,7 @@ static void dump_vcpu(struct vcpu *vcpu)
 	struct x86_sregs s;
 
 	if (kvm__get_state(vcpu, &r, &s) == 0)
-		x86_dump_state(stderr, vcpu->id, &r, &s);
+		fprintf(stderr, "vCPU %d registers:\n", vcpu->id), x86_dump_state(stderr, &r, &s);
 }
 
 static void handle_io(struct vcpu *vcpu, struct kvm_run *run)

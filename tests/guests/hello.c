@@ -1,0 +1,8 @@
+/* The smallest guest: proves entry, serial output and debug-exit work. */
+#include "guest.h"
+
+int main(void)
+{
+	puts("Hello from vireo guest\n");
+	return 0;
+}

@@ -1,0 +1,108 @@
+/* SMP bring-up the way an OS does it: the CPU list comes from the ACPI
+ * MADT, each AP gets INIT-SIPI-SIPI through the xAPIC ICR and runs the
+ * trampoline (smp_tramp.S) up to long mode, then bumps a shared counter and
+ * says hello.  APs are started one at a time, each with its own stack; the
+ * BSP waits a bounded time for each.  Passes only if every CPU in the MADT
+ * came up. */
+#include "guest.h"
+
+#define TRAMP_BASE 0x3000ull
+#define AP_STACK_SIZE 4096
+#define AP_START_TIMEOUT_US 1000000u
+
+extern const char ap_tramp_start[], ap_tramp_end[];
+extern const char ap_tramp_cr3[], ap_tramp_efer[], ap_tramp_stack[],
+	ap_tramp_entry[];
+
+static uint8_t ap_stacks[GUEST_MAX_CPUS][AP_STACK_SIZE]
+	__attribute__((section(".stacks"), aligned(16)));
+
+static volatile uint32_t cpus_up = 1;     /* the BSP */
+static volatile int32_t starting_index;   /* index of the AP being started */
+static volatile int32_t started_index = -1;
+
+static void tramp_set(const char *field, uint64_t v)
+{
+	memcpy((void *)(uintptr_t)(TRAMP_BASE + (field - ap_tramp_start)), &v, 8);
+}
+
+static void ap_main(void)
+{
+	int32_t idx = starting_index;
+
+	gdt_load();
+	idt_load();
+	__atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
+	printf("cpu %d up (apic id %u)\n", idx, lapic_id());
+	__atomic_store_n(&started_index, idx, __ATOMIC_RELEASE);
+	halt_forever();
+}
+
+static bool start_ap(int idx, uint32_t apic_id)
+{
+	uint32_t t0;
+	unsigned n;
+
+	starting_index = idx;
+	tramp_set(ap_tramp_stack, (uintptr_t)ap_stacks[idx] + AP_STACK_SIZE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+	/* INIT (assert), then two SIPIs as in the MP specification. */
+	if (lapic_send_ipi(apic_id, 0x4500))
+		printf("smp: INIT to apic id %u still pending\n", apic_id);
+	udelay(10000);
+	for (n = 0; n < 2; n++) {
+		if (lapic_send_ipi(apic_id, 0x4600 | (TRAMP_BASE >> 12)))
+			printf("smp: SIPI to apic id %u still pending\n", apic_id);
+		udelay(200);
+		if (__atomic_load_n(&started_index, __ATOMIC_ACQUIRE) == idx)
+			return true;
+	}
+	t0 = pmtmr_read();
+	for (n = 0; n < 2000000; n++) {
+		if (__atomic_load_n(&started_index, __ATOMIC_ACQUIRE) == idx)
+			return true;
+		if ((n & 63) == 0 &&
+		    pmtmr_since(t0) > pmtmr_us_to_ticks(AP_START_TIMEOUT_US))
+			break;
+		cpu_relax();
+	}
+	return false;
+}
+
+int main(void)
+{
+	size_t len = ap_tramp_end - ap_tramp_start;
+	uint32_t bsp = lapic_id();
+	struct madt_info mi;
+	int i, idx = 0, failed = 0;
+
+	if (acpi_parse_madt(&mi))
+		fail("no usable ACPI MADT");
+	printf("smp: MADT lists %d cpus, BSP apic id %u\n", mi.nr_cpus, bsp);
+	if (len > 0x1000)
+		fail("trampoline is %lu bytes, more than a page", (uint64_t)len);
+	memcpy((void *)(uintptr_t)TRAMP_BASE, ap_tramp_start, len);
+	tramp_set(ap_tramp_cr3, read_cr3());
+	tramp_set(ap_tramp_efer, rdmsr(0xC0000080) & ~(1ull << 10)); /* not LMA */
+	tramp_set(ap_tramp_entry, (uintptr_t)ap_main);
+	lapic_enable();
+	lapic_write(LAPIC_ESR, 0);
+
+	for (i = 0; i < mi.nr_cpus; i++) {
+		if (mi.apic_ids[i] == bsp)
+			continue;
+		idx++;
+		if (!start_ap(idx, mi.apic_ids[i])) {
+			printf("smp: cpu %d (apic id %u) did not come up\n", idx,
+			       mi.apic_ids[i]);
+			failed++;
+		}
+	}
+	printf("smp: %u of %d cpus up\n", cpus_up, mi.nr_cpus);
+	if (cpus_up > (uint32_t)mi.nr_cpus)
+		fail("more cpus checked in than exist (a SIPI restarted a running AP?)");
+	if (failed || cpus_up != (uint32_t)mi.nr_cpus)
+		fail("%d cpus did not start", mi.nr_cpus - (int)cpus_up);
+	return 0;
+}
