@@ -81,7 +81,8 @@ struct block_create_opts {
 	enum block_format backing_fmt;
 	unsigned cluster_bits;     /* qcow2: 0 = default (16) */
 };
-int block__create(const char *path, const struct block_create_opts *opts);
+/* opts->size and opts->backing_fmt are updated from the backing file when 0/auto. */
+int block__create(const char *path, struct block_create_opts *opts);
 
 /* Consistency check (qcow2; raw is always consistent).  Results mirror
  * `qemu-img check`: corruptions (data at risk) and leaks (wasted space). */

@@ -99,7 +99,7 @@ static int create_qcow2(int fd, const char *path, const struct block_create_opts
 	return ret;
 }
 
-int block__create(const char *path, const struct block_create_opts *o)
+int block__create(const char *path, struct block_create_opts *o)
 {
 	struct block_create_opts opts = *o;
 	int fd, ret;
@@ -128,6 +128,7 @@ int block__create(const char *path, const struct block_create_opts *o)
 		return ret;
 	}
 	ret = opts.fmt == BLOCK_FMT_QCOW2 ? create_qcow2(fd, path, &opts) : create_raw(fd, &opts);
+	*o = opts;
 	if (!ret && fsync(fd))
 		ret = -errno;
 	close(fd);

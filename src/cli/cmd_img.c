@@ -42,6 +42,20 @@ static int parse_fmt(const char *sub, const char *flag, const char *s, enum bloc
 	return 0;
 }
 
+/* Image sizes are bytes unless suffixed (qemu-img's convention), unlike
+ * --mem where a bare number is MiB. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	size_t n = strlen(s);
+	char buf[64];
+
+	if (n && n < sizeof(buf) - 1 && s[n - 1] >= '0' && s[n - 1] <= '9') {
+		snprintf(buf, sizeof(buf), "%sB", s);
+		return parse_size(buf, out);
+	}
+	return parse_size(s, out);
+}
+
 static int img_create(int argc, char **argv)
 {
 	struct block_create_opts o = { .fmt = BLOCK_FMT_QCOW2 };
@@ -61,7 +75,7 @@ static int img_create(int argc, char **argv)
 			break;
 		case 'o': {
 			uint64_t cs;
-			if (strncmp(optarg, "cluster_size=", 13) || parse_size(optarg + 13, &cs) ||
+			if (strncmp(optarg, "cluster_size=", 13) || parse_bytes(optarg + 13, &cs) ||
 			    (cs & (cs - 1)) || cs < 512 || cs > (2u << 20))
 				return bad("create", "expected cluster_size=N with N a power of two, 512-2M", optarg);
 			o.cluster_bits = (unsigned)__builtin_ctzll(cs);
@@ -75,17 +89,8 @@ static int img_create(int argc, char **argv)
 	if (optind >= argc)
 		return bad("create", "missing FILE", NULL);
 	if (optind + 1 < argc) {
-		/* Sizes here are bytes unless suffixed, unlike --mem's MiB. */
-		const char *s = argv[optind + 1];
-		size_t n = strlen(s);
-		if (n && s[n - 1] >= '0' && s[n - 1] <= '9') {
-			char buf[64];
-			snprintf(buf, sizeof(buf), "%sB", s);
-			if (parse_size(buf, &o.size))
-				return bad("create", "not a size (use e.g. 10G)", s);
-		} else if (parse_size(s, &o.size)) {
-			return bad("create", "not a size (use e.g. 10G)", s);
-		}
+		if (parse_bytes(argv[optind + 1], &o.size))
+			return bad("create", "not a size (use e.g. 10G)", argv[optind + 1]);
 	} else if (!o.backing) {
 		return bad("create", "missing SIZE", NULL);
 	}
