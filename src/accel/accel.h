@@ -14,11 +14,18 @@
  *    vm->pio / vm->mmio.  Returns 0, or -errno on a fatal backend error
  *    (after calling vm__request_exit with a reason).
  *  - vcpu_kick makes vcpu_run notice vm__stopping() promptly, from any thread.
- *  - irq_line raises/lowers a GSI, from any thread. */
+ *  - irq_line raises/lowers a GSI, from any thread.
+ *  - signal_msi delivers one MSI (address/data as the guest programmed them
+ *    into an MSI-X table), from any thread.
+ *  - ioeventfd (optional, may be NULL): make guest writes of len bytes to
+ *    MMIO address addr signal eventfd fd without a userspace exit.  Callers
+ *    fall back to handling the MMIO write themselves when it is NULL or
+ *    fails. */
 #ifndef VIREO_ACCEL_ACCEL_H
 #define VIREO_ACCEL_ACCEL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "accel/x86_state.h"
 
@@ -40,6 +47,8 @@ struct accel_ops {
 	int (*vcpu_run)(struct vcpu *vcpu);
 	void (*vcpu_kick)(struct vcpu *vcpu);
 	int (*irq_line)(struct vm *vm, unsigned gsi, int level);
+	int (*signal_msi)(struct vm *vm, uint64_t addr, uint32_t data);
+	int (*ioeventfd)(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
 };
 
 extern const struct accel_ops kvm_accel_ops;

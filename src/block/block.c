@@ -136,6 +136,12 @@ int block__open_depth(const char *path, enum block_format fmt, unsigned flags, i
 		fmt = block_qcow2.probe(hdr, sizeof(hdr)) ? BLOCK_FMT_QCOW2 : BLOCK_FMT_RAW;
 	}
 	bd->drv = fmt == BLOCK_FMT_QCOW2 ? &block_qcow2 : &block_raw;
+	bd->direct = (flags & BLOCK_OPEN_DIRECT) && bd->drv == &block_raw;
+	if ((flags & BLOCK_OPEN_DIRECT) && !bd->direct) {
+		/* qcow2 metadata I/O is not sector-aligned: keep the page cache. */
+		pr_warn("%s: cache=none applies to raw images only; using writeback", path);
+		fcntl(bd->fd, F_SETFL, fcntl(bd->fd, F_GETFL) & ~O_DIRECT);
+	}
 	ret = bd->drv->open(bd, flags, depth);
 	if (ret)
 		goto err_close;

@@ -43,6 +43,7 @@ struct blockdev {
 	char *path;
 	int fd;
 	bool readonly;
+	bool direct;               /* O_DIRECT (cache=none, raw only) */
 	uint64_t size;             /* virtual disk size in bytes */
 	struct blockdev *backing;  /* NULL: none */
 	void *priv;

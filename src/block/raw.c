@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
@@ -32,13 +33,48 @@ static int raw_open(struct blockdev *bd, unsigned flags, int depth)
 	return 0;
 }
 
+#define DIRECT_ALIGN 4096
+
+/* O_DIRECT needs aligned memory, offsets and lengths.  virtio-blk offsets
+ * and lengths are whole sectors; guest buffers may sit anywhere, so those
+ * go through an aligned bounce buffer. */
+static bool direct_ok(struct blockdev *bd, const void *buf, uint64_t off, size_t len)
+{
+	return !bd->direct || (((uintptr_t)buf | off | len) & (DIRECT_ALIGN - 1)) == 0;
+}
+
+static int raw_bounce(struct blockdev *bd, void *buf, uint64_t off, size_t len, bool write)
+{
+	void *tmp;
+	int ret;
+
+	if ((off | len) & 511)
+		return -EINVAL;
+	if (posix_memalign(&tmp, DIRECT_ALIGN, len))
+		return -ENOMEM;
+	if (write) {
+		memcpy(tmp, buf, len);
+		ret = block__pwrite_full(bd->fd, tmp, len, off);
+	} else {
+		ret = block__pread_full(bd->fd, tmp, len, off);
+		if (!ret)
+			memcpy(buf, tmp, len);
+	}
+	free(tmp);
+	return ret;
+}
+
 static int raw_read(struct blockdev *bd, void *buf, uint64_t off, size_t len)
 {
+	if (!direct_ok(bd, buf, off, len))
+		return raw_bounce(bd, buf, off, len, false);
 	return block__pread_full(bd->fd, buf, len, off);
 }
 
 static int raw_write(struct blockdev *bd, const void *buf, uint64_t off, size_t len)
 {
+	if (!direct_ok(bd, buf, off, len))
+		return raw_bounce(bd, (void *)buf, off, len, true);
 	return block__pwrite_full(bd->fd, buf, len, off);
 }
 

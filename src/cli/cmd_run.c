@@ -13,6 +13,7 @@
 
 #include "accel/accel.h"
 #include "cli/cli.h"
+#include "devices/virtio/devices.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "vm/vm.h"
@@ -34,6 +35,9 @@ static const char usage_text[] =
 	"  --mem SIZE        guest memory, e.g. 256M, 2G; a bare number is MiB (default: 256M)\n"
 	"  --cpus N          number of vCPUs, 1-64 (default: 1)\n"
 	"  --accel BACKEND   kvm, soft or auto (default: auto; see 'vireo host')\n"
+	"  --disk PATH[,format=raw|qcow2][,readonly=on][,cache=none|writeback]\n"
+	"                    add a virtio-blk disk (repeatable, up to 8; /dev/vda, vdb, ...)\n"
+	"  --rng             add a virtio-rng device fed by the host's getrandom()\n"
 	"  -v, --verbose     more diagnostics on stderr (repeat for debug)\n"
 	"  -h, --help        this text\n"
 	"\n"
@@ -129,7 +133,9 @@ static uint64_t host_ram(void)
 /* Returns 0 and fills *cfg, or prints one line and returns -1 / 1 (--help). */
 static int parse_args(int argc, char **argv, struct vm_config *cfg)
 {
-	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL };
+	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
+	       OPT_DISK, OPT_RNG };
+	static struct disk_config disks[VM_MAX_DISKS];
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -137,6 +143,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "accel", required_argument, NULL, OPT_ACCEL },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -190,6 +198,19 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 				return -1;
 			}
 			break;
+		case OPT_DISK:
+			if (cfg->nr_disks >= VM_MAX_DISKS) {
+				fprintf(stderr, "vireo run: --disk %s: at most %d disks\n", optarg, VM_MAX_DISKS);
+				return -1;
+			}
+			if (disk_config__parse(optarg, &disks[cfg->nr_disks]))
+				return -1;
+			if (check_readable("--disk", disks[cfg->nr_disks].path))
+				return -1;
+			cfg->disks = disks;
+			cfg->nr_disks++;
+			break;
+		case OPT_RNG: cfg->rng = true; break;
 		case 'v': verbose++; break;
 		case 'h': fputs(usage_text, stdout); return 1;
 		case ':':

@@ -5,6 +5,8 @@
  *   2. CPU backend          (creates the interrupt controllers and PIT)
  *   3. platform devices     (need irq lines: serial, RTC, i8042, PCI host,
  *                            ACPI PM, debug-exit, legacy sinks)
+ *   3b. virtio-pci devices  (need the PCI host): disks in --disk order get
+ *                            slots 1.., then virtio-rng
  *   4. vCPUs                (APs wait for INIT/SIPI)
  *   5. kernel + firmware tables, BSP entry state (need RAM and nr_cpus) */
 #include <errno.h>
@@ -15,6 +17,7 @@
 
 #include "boot/boot.h"
 #include "devices/devices.h"
+#include "devices/virtio/devices.h"
 #include "util/log.h"
 #include "vm/platform.h"
 #include "vm/vm.h"
@@ -32,6 +35,19 @@ static int attach_devices(struct vm *vm)
 	    (ret = acpi_pm__init(vm)) || (ret = debug_exit__init(vm)) ||
 	    (ret = legacy_sink__init(vm))) {
 		pr_err("platform devices: %s", strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < vm->cfg.nr_disks; i++) {
+		ret = virtio_blk__create(vm, &vm->cfg.disks[i]);
+		if (ret) {
+			/* block__open already named the file and the reason. */
+			if (ret != -EINVAL && ret != -EBUSY && ret != -ENOENT && ret != -ELOOP)
+				pr_err("--disk %s: %s", vm->cfg.disks[i].path, strerror(-ret));
+			return ret;
+		}
+	}
+	if (vm->cfg.rng && (ret = virtio_rng__create(vm))) {
+		pr_err("virtio-rng: %s", strerror(-ret));
 		return ret;
 	}
 	return 0;

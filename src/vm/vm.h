@@ -21,6 +21,7 @@
 #include "vm/bus.h"
 
 #define VM_MAX_CPUS       64
+#define VM_MAX_DISKS      8
 #define VM_MEM_MIN        (16ull << 20)
 #define VM_LOWMEM_LIMIT   0xC0000000ull  /* start of the 32-bit hole */
 #define VM_HIGHMEM_BASE   0x100000000ull
@@ -53,6 +54,9 @@ struct vm_config {
 	uint64_t mem_size;
 	int nr_cpus;
 	enum accel_kind accel;
+	const struct disk_config *disks;  /* virtio-blk, in --disk order */
+	int nr_disks;
+	bool rng;         /* virtio-rng */
 	int console_in;   /* fd the UART reads from (-1: none) */
 	int console_out;  /* fd the UART writes to */
 };
@@ -70,6 +74,7 @@ struct i8042;
 struct pci_host;
 struct acpi_pm;
 struct debug_exit;
+struct disk_config;
 
 struct vm {
 	struct vm_config cfg;
@@ -135,5 +140,10 @@ static inline bool vm__stopping(struct vm *vm)
 int vm__irq_line(struct vm *vm, unsigned gsi, int level);
 /* Edge: raise then lower. */
 int vm__irq_pulse(struct vm *vm, unsigned gsi);
+/* Deliver an MSI (address/data from an MSI-X table entry). */
+int vm__signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* Ask the backend to turn guest writes to addr into eventfd signals;
+ * -ENOSYS when it cannot (the MMIO handler then sees the write). */
+int vm__ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
 
 #endif

@@ -36,3 +36,17 @@ int vm__irq_pulse(struct vm *vm, unsigned gsi)
 		return ret;
 	return vm__irq_line(vm, gsi, 0);
 }
+
+int vm__signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	if (!vm->accel || !vm->accel->signal_msi)
+		return -ENOSYS;
+	return vm->accel->signal_msi(vm, addr, data);
+}
+
+int vm__ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	if (!vm->accel || !vm->accel->ioeventfd)
+		return -ENOSYS;
+	return vm->accel->ioeventfd(vm, addr, len, fd, assign);
+}

@@ -309,6 +309,36 @@ static int kvm_irq_line(struct vm *vm, unsigned gsi, int level)
 	return 0;
 }
 
+static int kvm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_vm *kvm = vm->accel_data;
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	/* Returns > 0 when delivered, 0 when the guest masked/blocked it. */
+	if (ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return -errno;
+	return 0;
+}
+
+static int kvm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	struct kvm_vm *kvm = vm->accel_data;
+	struct kvm_ioeventfd ev = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(kvm->vm_fd, KVM_IOEVENTFD, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -320,4 +350,6 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_run = kvm_vcpu_run,
 	.vcpu_kick = kvm_vcpu_kick,
 	.irq_line = kvm_irq_line,
+	.signal_msi = kvm_signal_msi,
+	.ioeventfd = kvm_ioeventfd,
 };

@@ -1,0 +1,24 @@
+/* The virtio devices a VM can have, as the builder creates them. */
+#ifndef VIREO_DEVICES_VIRTIO_DEVICES_H
+#define VIREO_DEVICES_VIRTIO_DEVICES_H
+
+#include <stdbool.h>
+
+#include "block/block.h"
+
+struct vm;
+
+/* --disk PATH[,format=raw|qcow2][,readonly=on][,cache=none|writeback] */
+struct disk_config {
+	const char *path;
+	enum block_format format;
+	bool readonly;
+	bool cache_none;    /* O_DIRECT; default writeback */
+};
+/* Parse one --disk argument; prints one line and returns -EINVAL if bad. */
+int disk_config__parse(const char *arg, struct disk_config *out);
+
+int virtio_blk__create(struct vm *vm, const struct disk_config *cfg);
+int virtio_rng__create(struct vm *vm);
+
+#endif
