@@ -227,6 +227,11 @@ find "$root" -exec touch -h -d @0 {} + # reproducible timestamps
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc -R 0:0 --reproducible --quiet) |
 	gzip -9n > "$work/initramfs.cpio.gz" || die "cpio/gzip failed"
+# Zero padding to a multiple of 4 (the kernel skips zeros between archives,
+# and finds an appended uncompressed cpio only at 4-byte aligned offsets), so
+# `cat initramfs.cpio.gz extra.cpio` just works.
+pad=$(( (4 - $(stat -c %s "$work/initramfs.cpio.gz") % 4) % 4 ))
+head -c "$pad" /dev/zero >> "$work/initramfs.cpio.gz"
 
 # Install; the stamp goes last so an interrupted build is never "complete".
 rm -f "$guest/stamp"

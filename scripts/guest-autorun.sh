@@ -30,6 +30,10 @@ fi
 chmod 0755 "$work/autorun.sh"
 
 cp "$base" "$work/out"
+# The kernel looks for an uncompressed archive only at 4-byte aligned offsets
+# and skips zero bytes between archives, so pad the base to a multiple of 4.
+pad=$(( (4 - $(stat -c %s "$work/out") % 4) % 4 ))
+head -c "$pad" /dev/zero >> "$work/out"
 # Uncompressed newc after the gzip member: the kernel accepts that mix.
 (cd "$work" && echo autorun.sh | cpio -o -H newc -R 0:0 --quiet) >> "$work/out"
 mv -f "$work/out" "$out"

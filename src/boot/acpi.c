@@ -70,9 +70,11 @@ static struct acpi_gas gas_io(uint16_t port, uint8_t bits, uint8_t access)
 
 static void acpi__fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 {
+	/* The spec allows only one of FIRMWARE_CTRL / X_FIRMWARE_CTRL to be
+	 * set (Linux would install the FACS twice); DSDT may have both. */
 	f->firmware_ctrl = (uint32_t)facs;
+	f->x_firmware_ctrl = 0;
 	f->dsdt = (uint32_t)dsdt;
-	f->x_firmware_ctrl = facs;
 	f->x_dsdt = dsdt;
 	f->sci_int = IRQ_SCI;
 	/* SMI_CMD = 0: no SMM, the hardware is always in ACPI mode. */

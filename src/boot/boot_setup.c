@@ -18,7 +18,11 @@ int boot__setup(struct vm *vm, struct x86_regs *regs, struct x86_sregs *sregs)
 	size_t image_len;
 	int ret;
 
-	if (!path || !vm->ram || vm->nr_cpus < 1 || vm->nr_cpus > VM_MAX_CPUS)
+	if (!path) {
+		pr_err("no kernel image given");
+		return -EINVAL;
+	}
+	if (!vm->ram || vm->nr_cpus < 1 || vm->nr_cpus > VM_MAX_CPUS)
 		return -EINVAL;
 	ret = boot__read_file(path, vm->ram_size, &image, &image_len);
 	if (ret == -EFBIG) {

@@ -40,6 +40,11 @@ static int bzimage__footprint(const char *name, const struct setup_header *h,
 	} else if (h->pref_address) {
 		start = h->pref_address;
 	}
+	if (start < load) {
+		pr_err("%s: kernel wants to run at %#llx, below its load address", name,
+		       (unsigned long long)start);
+		return -ENOEXEC;
+	}
 	if (start >= (1ull << 40)) {
 		pr_err("%s: preferred load address %#llx is absurd", name,
 		       (unsigned long long)start);

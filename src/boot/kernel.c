@@ -30,12 +30,16 @@ int boot__read_file(const char *path, uint64_t max_len, uint8_t **out, size_t *o
 		ret = -EISDIR;
 		goto out_close;
 	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_len) {
+		ret = -EFBIG;
+		goto out_close;
+	}
 	/* st_size is only a hint (pipes, /proc files): read until EOF. */
-	cap = st.st_size > 0 && (uint64_t)st.st_size <= max_len ? (size_t)st.st_size + 1 : 65536;
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
 	for (;;) {
 		if (len == cap || !buf) {
 			if (buf)
-				cap *= 2;
+				cap = cap * 2 > max_len + 1 ? max_len + 1 : cap * 2;
 			nbuf = realloc(buf, cap);
 			if (!nbuf) {
 				ret = -ENOMEM;

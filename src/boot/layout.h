@@ -9,7 +9,8 @@
  *   0x09000-0x0EFFF  identity page tables: PML4, PDPT, 4 PDs (2 MiB pages, 0-4 GiB)
  *   0x20000-0x2FFFF  kernel command line
  *   0x9FC00-0x9FFFF  EBDA: MP floating pointer + MP config table
- *   0xE0000-0xFFFFF  ACPI tables (RSDP first), reserved in e820
+ *   0xE0000-0xEFFFF  ACPI tables (RSDP first), reserved in e820
+ *   0xF0000-0xFFFFF  MP config table if it outgrows the EBDA (> 39 vCPUs)
  *   0x100000-        kernel (bzImage protected-mode part, or ELF PT_LOADs)
  *   top of low RAM   initrd, page aligned, below initrd_addr_max
  */

@@ -8,7 +8,7 @@
  * mode. */
 #include "guest.h"
 
-#define UNMAPPED 0x100000000ull   /* vireo's identity map stops at 4 GiB */
+#define UNMAPPED 0x100000000ul    /* vireo's identity map stops at 4 GiB */
 
 static volatile unsigned pf_hits;
 static volatile uint64_t fixup_rip, fault_addr;

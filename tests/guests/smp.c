@@ -3,7 +3,7 @@
  * trampoline (smp_tramp.S) up to long mode, then bumps a shared counter and
  * says hello.  APs are started one at a time, each with its own stack; the
  * BSP waits a bounded time for each.  Passes only if every CPU in the MADT
- * came up. */
+ * came up, and only if the MP table lists the same CPUs as the MADT. */
 #include "guest.h"
 
 #define TRAMP_BASE 0x3000ull
@@ -74,12 +74,19 @@ int main(void)
 {
 	size_t len = ap_tramp_end - ap_tramp_start;
 	uint32_t bsp = lapic_id();
+	uint32_t mp_ids[GUEST_MAX_CPUS];
 	struct madt_info mi;
-	int i, idx = 0, failed = 0;
+	int i, idx = 0, failed = 0, mp_n;
 
 	if (acpi_parse_madt(&mi))
 		fail("no usable ACPI MADT");
 	printf("smp: MADT lists %d cpus, BSP apic id %u\n", mi.nr_cpus, bsp);
+	mp_n = mptable_cpus(mp_ids, GUEST_MAX_CPUS);
+	if (mp_n < 0)
+		fail("no valid MP table");
+	printf("smp: MP table lists %d cpus\n", mp_n);
+	if (mp_n != mi.nr_cpus || memcmp(mp_ids, mi.apic_ids, mp_n * sizeof(mp_ids[0])))
+		fail("MP table and MADT disagree on the cpus");
 	if (len > 0x1000)
 		fail("trampoline is %lu bytes, more than a page", (uint64_t)len);
 	memcpy((void *)(uintptr_t)TRAMP_BASE, ap_tramp_start, len);

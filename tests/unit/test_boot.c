@@ -139,6 +139,8 @@ static void mod_tiny(uint8_t *b, size_t *len) { *len = 0x100; }
 static void mod_align(uint8_t *b, size_t *len) { put32(b + 0x230, 0x300000); }
 static void mod_huge_init(uint8_t *b, size_t *len) { put32(b + 0x260, 0x8000000); }
 static void mod_nosys(uint8_t *b, size_t *len) { put32(b + 0x1f4, 0); }
+static void mod_low_pref(uint8_t *b, size_t *len) { b[0x234] = 0; put64(b + 0x258, 0x1000); }
+static void mod_fixed(uint8_t *b, size_t *len) { b[0x234] = 0; put64(b + 0x258, 0x400000); }
 
 Test(boot_bzimage, rejects_bad_headers)
 {
@@ -150,6 +152,30 @@ Test(boot_bzimage, rejects_bad_headers)
 	cr_assert_eq(load_modified(mod_tiny, 64 << 20), -ENOEXEC);
 	cr_assert_eq(load_modified(mod_align, 64 << 20), -ENOEXEC);
 	cr_assert_eq(load_modified(mod_nosys, 64 << 20), -ENOEXEC);
+	cr_assert_eq(load_modified(mod_low_pref, 64 << 20), -ENOEXEC);
+	/* a non-relocatable kernel at 4 MiB + 32 MiB init_size fits in 64 MiB */
+	cr_assert_eq(load_modified(mod_fixed, 64 << 20), 0);
+}
+
+Test(boot_kernel, read_file_limits)
+{
+	uint8_t data[5000], *buf;
+	char *path;
+	size_t len;
+
+	memset(data, 0x77, sizeof(data));
+	path = write_tmp(data, sizeof(data));
+	cr_assert_eq(boot__read_file(path, sizeof(data), &buf, &len), 0);
+	cr_assert_eq(len, sizeof(data));
+	cr_assert_eq(memcmp(buf, data, len), 0);
+	free(buf);
+	cr_assert_eq(boot__read_file(path, sizeof(data) - 1, &buf, &len), -EFBIG);
+	cr_assert_eq(boot__read_file("/proc/self/stat", 1 << 20, &buf, &len), 0);
+	cr_assert_gt(len, 0);
+	free(buf);
+	cr_assert_eq(boot__read_file("/tmp", 1 << 20, &buf, &len), -EISDIR);
+	unlink(path);
+	free(path);
 }
 
 Test(boot_bzimage, init_size_must_fit_in_ram)

@@ -381,10 +381,12 @@ static void check_acpi(int cpus)
 	cr_assert(fadt->flags & ACPI_FADT_RESET_REG_SUP);
 	cr_assert_eq(fadt->iapc_boot_arch & 3, 3);
 	cr_assert_eq(fadt->x_dsdt, fadt->dsdt);
-	facs = vm__gpa_to_hva(vm, fadt->x_firmware_ctrl, sizeof(*facs));
+	cr_assert_eq(fadt->x_firmware_ctrl, 0, "only one FACS pointer may be set");
+	facs = vm__gpa_to_hva(vm, fadt->firmware_ctrl, sizeof(*facs));
 	cr_assert_not_null(facs);
 	cr_assert_eq(memcmp(facs->signature, "FACS", 4), 0);
-	cr_assert_eq(fadt->x_firmware_ctrl % 64, 0);
+	cr_assert_eq(facs->length, 64);
+	cr_assert_eq(fadt->firmware_ctrl % 64, 0);
 	dsdt = table_at(vm, fadt->x_dsdt, "DSDT");
 
 	cr_assert_eq(madt->lapic_address, VM_LAPIC_BASE);

@@ -1,5 +1,6 @@
 /* RTC/CMOS, i8042, ACPI PM, isa-debug-exit and the legacy port sink. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -420,4 +421,73 @@ Test(devices, double_init_and_port_conflicts)
 	rtc__exit(vm);
 	cr_assert_eq(fake_irq.bogus, 0, "no out-of-range irq_line calls");
 	fake_vm_free(vm);
+}
+
+/* A hostile guest: random widths, offsets and values on every device port
+ * and on ECAM.  Nothing may crash, hang or drive a bogus interrupt line. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+Test(devices, random_guest_accesses_are_harmless, .timeout = 60)
+{
+	static const uint16_t ports[] = {
+		PORT_COM1, PORT_RTC, PORT_I8042_DATA, PORT_I8042_CMD, PORT_PCI_CONFIG,
+		PORT_ACPI_PM_BASE, PORT_DEBUG_EXIT, PORT_POST, 0x87, 0xED, 0x92,
+	};
+	static const unsigned spans[] = { 8, 2, 1, 1, 8, 12, 4, 1, 1, 1, 1 };
+	static const unsigned widths[] = { 1, 2, 4 };
+	struct vm *vm = fake_vm_new(5ull << 30);
+	int devnull = open("/dev/null", O_WRONLY);
+	int claimed = 0;
+
+	cr_assert_eq(serial__init(vm, PORT_COM1, IRQ_COM1, -1, devnull), 0);
+	cr_assert_eq(rtc__init(vm), 0);
+	cr_assert_eq(i8042__init(vm), 0);
+	cr_assert_eq(pci__init(vm), 0);
+	cr_assert_eq(acpi_pm__init(vm), 0);
+	cr_assert_eq(debug_exit__init(vm), 0);
+	cr_assert_eq(legacy_sink__init(vm), 0);
+	for (int i = 0; i < 300000; i++) {
+		uint64_t r = rng();
+		unsigned d = (unsigned)(r % 11);
+		unsigned len = widths[(r >> 8) % 3];
+		uint64_t addr = ports[d] + (r >> 16) % spans[d];
+		uint8_t buf[4];
+
+		if (d == 4 && (r >> 40) % 2) {
+			/* ECAM, any offset in the window. */
+			addr = VM_PCI_ECAM_BASE + (r >> 20) % VM_PCI_ECAM_SIZE;
+			memcpy(buf, &r, sizeof(buf));
+			if ((r >> 62) & 1)
+				claimed += bus__write(&vm->mmio, addr, buf, len);
+			else
+				claimed += bus__read(&vm->mmio, addr, buf, len);
+			continue;
+		}
+		memcpy(buf, (uint8_t *)&r + 4, sizeof(buf));
+		if ((r >> 63) & 1)
+			claimed += bus__write(&vm->pio, addr, buf, len);
+		else
+			claimed += bus__read(&vm->pio, addr, buf, len);
+	}
+	cr_assert_eq(fake_irq.bogus, 0);
+	/* Wide accesses to the 1-port devices and at range ends miss by
+	 * design; about half must land. */
+	cr_assert_gt(claimed, 120000, "only %d accesses reached a device", claimed);
+	cr_assert_neq(fake_stop_reason(vm), VM_STOP_NONE, "the reset/exit ports were hit");
+	serial__exit(vm);
+	rtc__exit(vm);
+	i8042__exit(vm);
+	pci__exit(vm);
+	acpi_pm__exit(vm);
+	debug_exit__exit(vm);
+	fake_vm_free(vm);
+	close(devnull);
 }

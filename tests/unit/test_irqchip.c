@@ -115,7 +115,6 @@ Test(pic, auto_eoi_and_poll)
 	outb(0x20, 0x0B);
 	cr_assert_eq(inb(0x20), 0, "auto-EOI leaves ISR clear");
 
-	soft_irqchip__set_irq(chip, 2 + 0, 0);
 	soft_irqchip__set_irq(chip, 1, 0);
 	soft_irqchip__set_irq(chip, 1, 1);
 	outb(0x20, 0x0C);              /* poll */
@@ -271,6 +270,8 @@ Test(lapic, tpr_ppr)
 	apic_w(0, 0xB0, 0);            /* EOI 0x61 */
 	apic_w(0, 0xB0, 0);            /* EOI 0x50 */
 	cr_assert_eq(apic_r(0, 0xA0), 0x40, "PPR = TPR");
+	cr_assert_eq(lapic__pending_vector(L(0)), -1, "0x45 not above TPR 0x40");
+	lapic__set_tpr(L(0), 0);
 	cr_assert_eq(lapic__accept(L(0)), 0x45);
 	cr_assert_eq(lapic__accept(L(0)), -1);
 }
@@ -328,7 +329,8 @@ Test(ipi, shorthands)
 	cr_assert_eq(lapic__pending_vector(L(0)), -1);
 	for (int i = 1; i < NCPU; i++) {
 		cr_assert_eq(lapic__accept(L(i)), 0x70, "cpu %d", i);
-		cr_assert_eq(atomic_load(&rec[i].wake), 1);
+		cr_assert_eq(atomic_load(&rec[i].wake), 1, "wake %d", atomic_load(&rec[i].wake));
+		apic_w(i, 0xB0, 0);
 	}
 	apic_w(2, 0x300, 0x80071);     /* all including self */
 	for (int i = 0; i < NCPU; i++)
@@ -360,7 +362,8 @@ Test(ipi, logical_flat_cluster_lowest)
 		cr_assert_eq(lapic__pending_vector(L(i)), (i == 1 || i == 2) ? 0x74 : -1,
 			     "flat cpu %d", i);
 	for (int i = 0; i < NCPU; i++)
-		lapic__accept(L(i));
+		if (lapic__accept(L(i)) >= 0)
+			apic_w(i, 0xB0, 0);
 
 	/* Lowest priority: one destination only (the lowest-numbered). */
 	apic_w(0, 0x310, 0x0Cu << 24);

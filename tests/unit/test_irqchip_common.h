@@ -4,6 +4,7 @@
 #define TEST_IRQCHIP_COMMON_H
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,9 @@ static struct vm *vm;
 static struct soft_irqchip *chip;
 static struct hook_rec rec[NCPU];
 
-static void rec_wake(void *o) { atomic_fetch_add(&((struct hook_rec *)o)->wake, 1); }
-static void rec_init(void *o) { atomic_fetch_add(&((struct hook_rec *)o)->init, 1); }
-static void rec_sipi(void *o, uint8_t v)
+static inline void rec_wake(void *o) { atomic_fetch_add(&((struct hook_rec *)o)->wake, 1); }
+static inline void rec_init(void *o) { atomic_fetch_add(&((struct hook_rec *)o)->init, 1); }
+static inline void rec_sipi(void *o, uint8_t v)
 {
 	struct hook_rec *r = o;
 
@@ -36,12 +37,12 @@ static void rec_sipi(void *o, uint8_t v)
 
 static const struct lapic_cpu_hooks rec_hooks = { rec_wake, rec_init, rec_sipi };
 
-static struct lapic *L(int cpu)
+static inline struct lapic *L(int cpu)
 {
 	return soft_irqchip__lapic(chip, cpu);
 }
 
-static void setup(void)
+static inline void setup(void)
 {
 	vm = calloc(1, sizeof(*vm));
 	cr_assert_not_null(vm);
@@ -53,7 +54,7 @@ static void setup(void)
 		lapic__set_cpu_hooks(L(i), &rec_hooks, &rec[i]);
 }
 
-static void teardown(void)
+static inline void teardown(void)
 {
 	soft_irqchip__destroy(chip);
 	bus__exit(&vm->pio);
@@ -61,12 +62,12 @@ static void teardown(void)
 	free(vm);
 }
 
-static void outb(uint16_t port, uint8_t v)
+static inline void outb(uint16_t port, uint8_t v)
 {
 	cr_assert(bus__write(&vm->pio, port, &v, 1), "port %#x unclaimed", port);
 }
 
-static uint8_t inb(uint16_t port)
+static inline uint8_t inb(uint16_t port)
 {
 	uint8_t v = 0;
 
@@ -74,12 +75,12 @@ static uint8_t inb(uint16_t port)
 	return v;
 }
 
-static void apic_w(int cpu, unsigned reg, uint32_t v)
+static inline void apic_w(int cpu, unsigned reg, uint32_t v)
 {
 	lapic__mmio_write(L(cpu), reg, &v, 4);
 }
 
-static uint32_t apic_r(int cpu, unsigned reg)
+static inline uint32_t apic_r(int cpu, unsigned reg)
 {
 	uint32_t v;
 
@@ -87,7 +88,7 @@ static uint32_t apic_r(int cpu, unsigned reg)
 	return v;
 }
 
-static void ioapic_w(unsigned reg, uint32_t v)
+static inline void ioapic_w(unsigned reg, uint32_t v)
 {
 	uint32_t sel = reg;
 
@@ -95,7 +96,7 @@ static void ioapic_w(unsigned reg, uint32_t v)
 	bus__write(&vm->mmio, VM_IOAPIC_BASE + 0x10, &v, 4);
 }
 
-static uint32_t ioapic_r(unsigned reg)
+static inline uint32_t ioapic_r(unsigned reg)
 {
 	uint32_t sel = reg, v = 0;
 
@@ -104,14 +105,14 @@ static uint32_t ioapic_r(unsigned reg)
 	return v;
 }
 
-static void ioapic_route(unsigned pin, uint64_t entry)
+static inline void ioapic_route(unsigned pin, uint64_t entry)
 {
 	ioapic_w(0x11 + 2 * pin, entry >> 32);
 	ioapic_w(0x10 + 2 * pin, (uint32_t)entry);
 }
 
 /* Standard Linux-like PIC programming: master 0x20, slave 0x28, 8086 mode. */
-static void pic_init(uint8_t master_imr, uint8_t slave_imr)
+static inline void pic_init(uint8_t master_imr, uint8_t slave_imr)
 {
 	outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
 	outb(0xA0, 0x11); outb(0xA1, 0x28); outb(0xA1, 0x02); outb(0xA1, 0x01);
@@ -119,17 +120,17 @@ static void pic_init(uint8_t master_imr, uint8_t slave_imr)
 	outb(0xA1, slave_imr);
 }
 
-static void apic_enable(int cpu)
+static inline void apic_enable(int cpu)
 {
 	apic_w(cpu, 0xF0, 0x1FF);
 }
 
-static bool apic_bit(int cpu, unsigned base, unsigned vector)
+static inline bool apic_bit(int cpu, unsigned base, unsigned vector)
 {
 	return apic_r(cpu, base + 0x10 * (vector / 32)) & (1u << (vector % 32));
 }
 
-static uint64_t mono_ns(void)
+static inline uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
@@ -137,7 +138,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void sleep_ms(unsigned ms)
+static inline void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 

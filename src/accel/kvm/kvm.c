@@ -28,6 +28,24 @@ static void kick_handler(int sig)
 	(void)sig; /* only there to make KVM_RUN return -EINTR */
 }
 
+/* The MP table and MADT give the IOAPIC the first ID after the CPUs; make
+ * the in-kernel IOAPIC's ID register agree. */
+static int set_ioapic_id(struct kvm_vm *kvm, int id)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+
+	if (ioctl(kvm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0) {
+		pr_err("KVM_GET_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	chip.chip.ioapic.id = (uint8_t)id;
+	if (ioctl(kvm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0) {
+		pr_err("KVM_SET_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int kvm_vm_init(struct vm *vm)
 {
 	struct kvm_vm *kvm;
@@ -84,6 +102,9 @@ static int kvm_vm_init(struct vm *vm)
 		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 		goto err;
 	}
+	ret = set_ioapic_id(kvm, vm->nr_cpus);
+	if (ret)
+		goto err;
 	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		ret = -errno;
 		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));

@@ -357,6 +357,8 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 	int result = SOFT_RUN_BUDGET;
 	bool shadow = false;
 
+	/* the current page may have been invalidated (DMA) or remapped since */
+	soft_code__reset_cursor(cpu);
 	for (;;) {
 		const struct soft_insn *in;
 		uint64_t la, off;

@@ -123,6 +123,13 @@ bool soft_flags__cond(struct soft_cpu *cpu, unsigned cc)
 		}
 		return r ^ (cc & 1);
 	}
+	if (op != SOFT_CC_EAGER && op != SOFT_CC_LOGIC && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+		/* ZF and SF come from the result for every lazy operation */
+		uint64_t res = cpu->cc_res & mask;
+
+		r = (cc >> 1) == 2 ? res == 0 : sext(res, sz) < 0;
+		return r ^ (cc & 1);
+	}
 	if (op == SOFT_CC_LOGIC) {
 		uint64_t res = cpu->cc_res & mask;
 

@@ -119,6 +119,7 @@ enum fpu_class {
 	FPU_CLASS_WAIT,       /* WAIT/FWAIT: #NM only if TS and MP */
 	FPU_CLASS_MMX,        /* EM -> #UD, TS -> #NM, ES -> #MF */
 	FPU_CLASS_SSE,        /* EM or !OSFXSR -> #UD, TS -> #NM */
+	FPU_CLASS_SSE_MMX,    /* SSE with an MM register operand: also #MF */
 	FPU_CLASS_FXSR,       /* FXSAVE/FXRSTOR: EM or TS -> #NM */
 };
 

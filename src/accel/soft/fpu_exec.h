@@ -18,13 +18,21 @@ static inline int fpu_exec__avail(struct soft_cpu *cpu, enum fpu_class cls)
 	return f == FPU_OK ? SOFT_OK : fpu_exec__fault(cpu, f);
 }
 
-/* Class of an MMX-or-SSE instruction from its operands. */
+/* Class of an MMX-or-SSE instruction from its operands: MM registers only
+ * -> MMX; MM and XMM (CVTPI2PS, MOVQ2DQ...) -> SSE with the #MF check. */
 static inline enum fpu_class fpu_exec__vec_class(const struct soft_insn *in)
 {
-	for (unsigned i = 0; i < in->nops; i++)
-		if (in->op[i].kind == SOFT_OPK_REG && in->op[i].rclass == SOFT_RC_MMX)
-			return FPU_CLASS_MMX;
-	return FPU_CLASS_SSE;
+	bool mm = false, xmm = false;
+
+	for (unsigned i = 0; i < in->nops; i++) {
+		if (in->op[i].kind != SOFT_OPK_REG)
+			continue;
+		mm |= in->op[i].rclass == SOFT_RC_MMX;
+		xmm |= in->op[i].rclass == SOFT_RC_XMM;
+	}
+	if (!mm)
+		return FPU_CLASS_SSE;
+	return xmm ? FPU_CLASS_SSE_MMX : FPU_CLASS_MMX;
 }
 
 /* Linear address of the memory operand, #GP(0) unless 16-byte aligned

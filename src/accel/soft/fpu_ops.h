@@ -44,8 +44,8 @@ unsigned simd__pmovmskb(const union soft_xmm *s, unsigned len);
 unsigned simd__movmskps(const union soft_xmm *s);
 unsigned simd__movmskpd(const union soft_xmm *s);
 
-/* ---- SIMD FP glue (sse_fp.c): run a host SSE operation and apply the
- * guest's MXCSR masks.  Returns FPU_OK with *d updated and the flags ORed
+/* ---- SIMD FP exceptions (fpu_state.c): apply the guest's MXCSR masks to
+ * the flags a host SSE operation raised.  Returns FPU_OK with *d updated and the flags ORed
  * into MXCSR, or FPU_FAULT_XM / FPU_FAULT_SSE_UD (per cr4 OSXMMEXCPT) with
  * *d unchanged. */
 enum fpu_fault sse__commit(struct soft_fpu *f, uint32_t flags, bool osxmmexcpt);

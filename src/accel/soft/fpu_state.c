@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "accel/x86_state.h"
-#include "accel/soft/fpu.h"
+#include "accel/soft/fpu_ops.h"
 
 void soft_fpu__fninit(struct soft_fpu *f)
 {
@@ -54,10 +54,13 @@ enum fpu_fault soft_fpu__check(const struct soft_fpu *f, enum fpu_class cls,
 			return FPU_FAULT_NM;
 		return pending ? FPU_FAULT_MF : FPU_OK;
 	case FPU_CLASS_SSE:
+	case FPU_CLASS_SSE_MMX:
 		if ((cr0 & X86_CR0_EM) || !(cr4 & X86_CR4_OSFXSR))
 			return FPU_FAULT_UD;
 		if (cr0 & X86_CR0_TS)
 			return FPU_FAULT_NM;
+		if (cls == FPU_CLASS_SSE_MMX && pending)
+			return FPU_FAULT_MF;
 		return FPU_OK;
 	}
 	return FPU_FAULT_UD;
@@ -263,4 +266,22 @@ void soft_fpu__frstor(struct soft_fpu *f, const uint8_t *buf, bool op32)
 		memset(r, 0, sizeof(*r));
 		memcpy(r, buf + off + 10 * i, 10);
 	}
+}
+
+/* Flags come from a run with everything masked.  With an unmasked
+ * exception the destination is left alone; if it is a pre-computation one
+ * (invalid, denormal, divide-by-zero) the post-computation flags were never
+ * reached on hardware, so they are not recorded. */
+enum fpu_fault sse__commit(struct soft_fpu *f, uint32_t flags, bool osxmmexcpt)
+{
+	uint32_t unmasked = flags & ~(f->mxcsr >> MXCSR_MASK_SHIFT) & MXCSR_FLAGS;
+
+	if (!unmasked) {
+		f->mxcsr |= flags;
+		return FPU_OK;
+	}
+	if (unmasked & (MXCSR_IE | MXCSR_DE | MXCSR_ZE))
+		flags &= MXCSR_IE | MXCSR_DE | MXCSR_ZE;
+	f->mxcsr |= flags;
+	return osxmmexcpt ? FPU_FAULT_XM : FPU_FAULT_SSE_UD;
 }

@@ -474,28 +474,34 @@ int soft_mem_write(struct soft_cpu *cpu, unsigned seg, uint64_t off, const void 
 	return soft_lin_write(cpu, la, buf, len, SOFT_ACC_WRITE);
 }
 
-void *soft_mem_rmw_ptr(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len, int *ret)
+void *soft_mem_host(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len,
+		    unsigned kind, int *ret)
 {
 	uint64_t la, gpa;
 	uint8_t *host;
 	uint32_t rp;
 	int r;
 
-	r = soft_seg__linear(cpu, seg, off, len, SOFT_ACC_WRITE, &la);
+	r = soft_seg__linear(cpu, seg, off, len, kind, &la);
 	if (!r && !cpu->long_mode)
 		la = (uint32_t)la;
 	if (!r && (la & 0xfff) + len > 4096) {
-		/* split: let the caller fall back to read + write */
 		*ret = SOFT_OK;
 		return NULL;
 	}
 	if (!r)
-		r = xlate(cpu, la, SOFT_ACC_WRITE, cpu->mmu_idx, &host, &gpa, &rp);
+		r = xlate(cpu, la, kind, cpu->mmu_idx, &host, &gpa, &rp);
 	*ret = r;
 	if (r || !host)
 		return NULL;
-	note_code_write(cpu, rp);
+	if (kind == SOFT_ACC_WRITE)
+		note_code_write(cpu, rp);
 	return host;
+}
+
+void *soft_mem_rmw_ptr(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len, int *ret)
+{
+	return soft_mem_host(cpu, seg, off, len, SOFT_ACC_WRITE, ret);
 }
 
 void *soft_mmu__fetch_ptr(struct soft_cpu *cpu, uint64_t la, uint64_t *gpa,

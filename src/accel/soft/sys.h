@@ -38,6 +38,7 @@ struct soft_sys_cpu {
 	atomic_bool init_pending;
 	atomic_int sipi_vector;   /* -1: none */
 	bool shutdown;            /* triple fault: never runs again */
+	atomic_bool leave;        /* make soft_exec__run return (kick) */
 	/* nested-exception bookkeeping while delivering (except.c) */
 	int delivering;           /* vector being delivered, -1 none */
 };
@@ -48,6 +49,7 @@ void soft_seg__register(struct soft_vm *svm);
 void soft_modes__register(struct soft_vm *svm);
 void soft_except__register(struct soft_vm *svm);
 void soft_msr__register(struct soft_vm *svm);
+void soft_intr__register(struct soft_vm *svm);
 /* Install the hooks (deliver_exception, events, io_allowed, popf, lapic_mmio). */
 void soft_system__install_hooks(struct soft_vm *svm);
 
@@ -76,6 +78,10 @@ int soft_seg__load_ss_for(struct soft_cpu *cpu, uint16_t sel, unsigned cpl, bool
  * not use. */
 void soft_seg__scrub_data_segs(struct soft_cpu *cpu);
 
+/* ---- MSRs (msr.c): 0, or -1 for #GP ---------------------------------- */
+int soft_msr__read(struct soft_cpu *cpu, uint32_t idx, uint64_t *val);
+int soft_msr__write(struct soft_cpu *cpu, uint32_t idx, uint64_t val);
+
 /* ---- delivery (except.c) ---------------------------------------------- */
 #define SOFT_EV_EXT   (1u << 0)   /* external interrupt / NMI: EXT bit in error codes */
 #define SOFT_EV_SOFT  (1u << 1)   /* INT n / INT3 / INTO: gate DPL check, return after */
@@ -93,6 +99,11 @@ int soft_except__deliver_event(struct soft_cpu *cpu, int vector, bool nmi);
 /* Triple fault: dump, stop the VM, park this vCPU. */
 int soft_except__triple_fault(struct soft_cpu *cpu);
 
+/* Interrupt/NMI acceptance at a boundary (system.c): SOFT_OK / SOFT_EXIT. */
+int soft_sys__check_interrupts(struct soft_cpu *cpu);
+/* Would a HLT end now (NMI, or IF and a pending vector)? */
+bool soft_sys__wake_pending(struct soft_cpu *cpu);
+
 /* ---- time (system.c) -------------------------------------------------- */
 uint64_t soft_sys__host_ns(void);
 uint64_t soft_sys__tsc(struct soft_cpu *cpu);
@@ -101,6 +112,10 @@ uint64_t soft_sys__tsc(struct soft_cpu *cpu);
 void soft_sys__get_state(struct soft_cpu *cpu, struct x86_regs *r, struct x86_sregs *s);
 int soft_sys__set_state(struct soft_cpu *cpu, const struct x86_regs *r,
 			const struct x86_sregs *s);
+
+/* RFLAGS bits an IRET (iret) or POPF of `size` bytes may change at the
+ * current CPL/IOPL (intr.c). */
+uint64_t soft_sys__flags_mask(struct soft_cpu *cpu, unsigned size, bool iret);
 
 /* Flags helpers */
 static inline void soft_sys__set_zf(struct soft_cpu *cpu, bool zf)

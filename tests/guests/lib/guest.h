@@ -65,6 +65,16 @@ static inline uint32_t inl(uint16_t port)
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+/* A pointer to guest-physical memory (identity mapped).  The empty asm
+ * hides the constant from GCC, which otherwise warns about dereferencing
+ * small fixed addresses (-Warray-bounds). */
+static inline void *phys(uint64_t addr)
+{
+	uintptr_t p = addr;
+
+	__asm__("" : "+r"(p));
+	return (void *)p;
+}
 static inline uint32_t mmio_read32(uint64_t addr)
 {
 	return *(volatile uint32_t *)(uintptr_t)addr;
@@ -258,5 +268,9 @@ struct madt_info {
 };
 /* 0, or -1 when there is no usable MADT. */
 int acpi_parse_madt(struct madt_info *mi);
+
+/* Enabled processors in the MP table (their APIC IDs), or -1 if there is no
+ * valid MP table. */
+int mptable_cpus(uint32_t *apic_ids, int max);
 
 #endif

@@ -90,7 +90,13 @@ static bool update(struct i8259 *pic)
 	bool old = atomic_load(&pic->output);
 	bool now;
 
-	unit_set_line(&pic->unit[0], 2, unit_pending(&pic->unit[1], false) >= 0);
+	/* The cascade wire is level-sensitive whatever ELCR says: master IR2
+	 * requests exactly while the slave does, so a slave request withdrawn
+	 * before INTA leaves no stale cascade request (spurious IRQ15). */
+	if (unit_pending(&pic->unit[1], false) >= 0)
+		pic->unit[0].irr |= 1u << 2;
+	else
+		pic->unit[0].irr &= ~(1u << 2);
 	now = unit_pending(&pic->unit[0], true) >= 0;
 	atomic_store(&pic->output, now);
 	return now && !old;
