@@ -188,6 +188,8 @@ VIREO_GUEST_DIR=$("$repo/scripts/build-guest.sh" --print-dir)
 export VIREO_GUEST_DIR
 # Undefined behaviour must fail a test, not just print a warning.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Leaks inside the test framework itself are not vireo's.
+export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$repo/scripts/lsan.supp:print_suppressions=0
 
 suite_args=()
 for s in "${suites[@]}"; do

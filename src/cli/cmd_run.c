@@ -14,6 +14,7 @@
 #include "accel/accel.h"
 #include "cli/cli.h"
 #include "devices/virtio/devices.h"
+#include "net/net.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "vm/vm.h"
@@ -38,6 +39,15 @@ static const char usage_text[] =
 	"  --disk PATH[,format=raw|qcow2][,readonly=on][,cache=none|writeback]\n"
 	"                    add a virtio-blk disk (repeatable, up to 8; /dev/vda, vdb, ...)\n"
 	"  --rng             add a virtio-rng device fed by the host's getrandom()\n"
+	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT][,mac=MAC]\n"
+	"  --net tap[,ifname=NAME][,mac=MAC]\n"
+	"                    add a virtio-net NIC (repeatable, up to 8): user is NAT via\n"
+	"                    libslirp (guest 10.0.2.15 by DHCP, gateway 10.0.2.2, DNS 10.0.2.3;\n"
+	"                    hostfwd listens on 127.0.0.1 unless HOSTADDR is given); tap needs\n"
+	"                    CAP_NET_ADMIN; default MACs 52:54:00:12:34:56, :57, ...\n"
+	"  --console serial|virtio\n"
+	"                    the terminal is the UART ttyS0 (default) or virtio-console hvc0;\n"
+	"                    with virtio the UART's output goes to stderr and it gets no input\n"
 	"  -v, --verbose     more diagnostics on stderr (repeat for debug)\n"
 	"  -h, --help        this text\n"
 	"\n"
@@ -134,8 +144,11 @@ static uint64_t host_ram(void)
 static int parse_args(int argc, char **argv, struct vm_config *cfg)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
-	       OPT_DISK, OPT_RNG };
+	       OPT_DISK, OPT_RNG, OPT_NET, OPT_CONSOLE };
 	static struct disk_config disks[VM_MAX_DISKS];
+	static struct net_config nets[NET_MAX_NICS];
+	static char cmdline_buf[4096];
+	bool user_cmdline;
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -145,6 +158,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "rng", no_argument, NULL, OPT_RNG },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -211,6 +226,26 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 			cfg->nr_disks++;
 			break;
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_NET:
+			if (cfg->nr_nets >= NET_MAX_NICS) {
+				fprintf(stderr, "vireo run: --net %s: at most %d NICs\n", optarg, NET_MAX_NICS);
+				return -1;
+			}
+			if (net_config__parse(optarg, (unsigned)cfg->nr_nets, &nets[cfg->nr_nets]))
+				return -1;
+			cfg->nets = nets;
+			cfg->nr_nets++;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "serial"))
+				cfg->virtio_console = false;
+			else if (!strcmp(optarg, "virtio"))
+				cfg->virtio_console = true;
+			else {
+				fprintf(stderr, "vireo run: --console %s: must be serial or virtio\n", optarg);
+				return -1;
+			}
+			break;
 		case 'v': verbose++; break;
 		case 'h': fputs(usage_text, stdout); return 1;
 		case ':':
@@ -226,6 +261,7 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 		return -1;
 	}
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
+	user_cmdline = cfg->cmdline != NULL;
 
 	if (!cfg->kernel) {
 		/* The default guest built by scripts/setup.sh. */
@@ -244,6 +280,19 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (!cfg->cmdline)
 		cfg->cmdline = DEFAULT_CMDLINE;
+	if (cfg->virtio_console) {
+		/* Only one device reads the terminal; the UART keeps its output
+		 * (early boot messages, before virtio_console loads) on stderr. */
+		cfg->vcon_in = cfg->console_in;
+		cfg->vcon_out = cfg->console_out;
+		cfg->console_in = -1;
+		cfg->console_out = STDERR_FILENO;
+		/* The last console= is /dev/console once hvc0 registers. */
+		if (!user_cmdline) {
+			snprintf(cmdline_buf, sizeof(cmdline_buf), "%s console=hvc0", cfg->cmdline);
+			cfg->cmdline = cmdline_buf;
+		}
+	}
 	if (check_readable("--kernel", cfg->kernel))
 		return -1;
 	if (cfg->initrd && check_readable("--initrd", cfg->initrd))

@@ -1,9 +1,11 @@
 /* MC146818 CMOS RTC: 128 bytes of CMOS, the clock registers computed from
  * the host's UTC wall clock plus a guest-set offset, and the memory-size
- * bytes firmware and old loaders read.  Periodic, alarm and update-ended
- * interrupts are not generated (register C reports UF/PF lazily; see
- * docs/devices.md). */
+ * bytes firmware and old loaders read.  Update-ended, periodic and alarm
+ * interrupts come from a timer thread that sleeps while none is enabled;
+ * flags nobody asked an interrupt for are computed lazily when register C
+ * is read. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,11 +38,15 @@
 #define REG_A_DV      0x70
 #define REG_A_RS      0x0F
 #define REG_B_SET     0x80
+#define REG_B_PIE     0x40
+#define REG_B_AIE     0x20
 #define REG_B_UIE     0x10
+#define REG_B_IRQS    (REG_B_PIE | REG_B_AIE | REG_B_UIE)
 #define REG_B_DM      0x04  /* 1: binary, 0: BCD */
 #define REG_B_24H     0x02
 #define REG_C_IRQF    0x80
 #define REG_C_PF      0x40
+#define REG_C_AF      0x20
 #define REG_C_UF      0x10
 #define REG_D_VRT     0x80
 
@@ -58,6 +64,15 @@ struct rtc {
 	int64_t offset;      /* guest time - host time, seconds */
 	int64_t last_c_sec;  /* second of the last register C read (UF) */
 	uint64_t last_c_ns;  /* monotonic time of the last register C read (PF) */
+
+	/* Interrupts: the timer thread latches flags in c_pending. */
+	pthread_cond_t wake;     /* register A/B changed, or stopping */
+	pthread_t thread;
+	bool thread_started, stopping;
+	uint8_t c_pending;
+	bool irq_level;
+	int64_t last_tick_sec;   /* -1: not watching second boundaries */
+	uint64_t next_pf_ns;     /* 0: periodic interrupt off */
 };
 
 static bool rtc__binary(const struct rtc *r)
@@ -197,6 +212,32 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Periodic interrupt period for register A's rate select; 0 when off.
+ * RS 1 and 2 are the odd ones out (256 and 128 Hz), RS n >= 3 is
+ * 65536 >> n Hz. */
+static uint64_t rtc__period_ns(const struct rtc *r)
+{
+	unsigned rs = r->cmos[RTC_REG_A] & REG_A_RS;
+	unsigned shift;
+
+	if (!rs || (r->cmos[RTC_REG_A] & REG_A_DV) != DV_NORMAL)
+		return 0;
+	shift = rs < 3 ? rs + 6 : rs - 1;
+	return (1000000000ull << shift) / 32768;
+}
+
+/* IRQ 8 is asserted while a flag is latched whose interrupt is enabled,
+ * until the guest reads register C. */
+static void rtc__update_irq(struct rtc *r)
+{
+	bool level = r->c_pending & r->cmos[RTC_REG_B] & REG_B_IRQS;
+
+	if (level == r->irq_level)
+		return;
+	r->irq_level = level;
+	vm__irq_line(r->vm, IRQ_RTC, level);
+}
+
 /* Flags that real hardware sets regardless of the interrupt enables: UF
  * once per second, PF at the rate-select frequency.  Computed lazily. */
 static uint8_t rtc__read_reg_c(struct rtc *r)
@@ -209,18 +250,18 @@ static uint8_t rtc__read_reg_c(struct rtc *r)
 	rtc__now(&ts);
 	if (rtc__running(r) && ts.tv_sec != r->last_c_sec)
 		v |= REG_C_UF;
-	if (rs) {
-		/* rate = 32768 >> (rs - 1); rs 1 and 2 alias 256 and 128 Hz. */
-		unsigned shift = rs < 3 ? rs + 7 : rs - 1;
-		uint64_t period_ns = (1000000000ull << shift) / 32768;
-
-		if (now - r->last_c_ns >= period_ns)
-			v |= REG_C_PF;
-	}
-	if ((v >> 2) & r->cmos[RTC_REG_B] & 0x70)
+	if (rs && rtc__period_ns(r) && now - r->last_c_ns >= rtc__period_ns(r))
+		v |= REG_C_PF;
+	v |= r->c_pending;
+	if (r->c_pending & REG_C_PF)
+		pthread_cond_signal(&r->wake);
+	r->c_pending = 0;
+	/* PF/AF/UF sit at the same bit positions as PIE/AIE/UIE in B. */
+	if (v & r->cmos[RTC_REG_B] & REG_B_IRQS)
 		v |= REG_C_IRQF;
 	r->last_c_sec = ts.tv_sec;
 	r->last_c_ns = now;
+	rtc__update_irq(r);
 	return v;
 }
 
@@ -278,6 +319,8 @@ static void rtc__write_data(struct rtc *r, uint8_t v)
 		r->cmos[RTC_REG_A] = v & ~REG_A_UIP;
 		if ((old & REG_A_DV) != DV_NORMAL && rtc__running(r))
 			rtc__adopt_guest_time(r);
+		r->next_pf_ns = 0;   /* restart the periodic timer at the new rate */
+		pthread_cond_signal(&r->wake);
 		break;
 	case RTC_REG_B:
 		old = r->cmos[RTC_REG_B];
@@ -290,6 +333,8 @@ static void rtc__write_data(struct rtc *r, uint8_t v)
 		r->cmos[RTC_REG_B] = v;
 		if ((old & REG_B_SET) && !(v & REG_B_SET))
 			rtc__adopt_guest_time(r);
+		rtc__update_irq(r);
+		pthread_cond_signal(&r->wake);
 		break;
 	case RTC_REG_C:
 	case RTC_REG_D:
@@ -297,6 +342,87 @@ static void rtc__write_data(struct rtc *r, uint8_t v)
 	default:
 		r->cmos[idx] = v;
 	}
+}
+
+static bool alarm_field_match(uint8_t alarm, uint8_t now)
+{
+	/* 11xxxxxx is "don't care" in either format. */
+	return (alarm & 0xC0) == 0xC0 || alarm == now;
+}
+
+static bool rtc__alarm_match(struct rtc *r)
+{
+	rtc__refresh(r);
+	return alarm_field_match(r->cmos[RTC_SEC_ALARM], r->cmos[RTC_SECONDS]) &&
+	       alarm_field_match(r->cmos[RTC_MIN_ALARM], r->cmos[RTC_MINUTES]) &&
+	       alarm_field_match(r->cmos[RTC_HR_ALARM], r->cmos[RTC_HOURS]);
+}
+
+/* One pass of the timer: latch due events, return the next deadline
+ * (monotonic ns) or UINT64_MAX when no interrupt is enabled. */
+static uint64_t rtc__timer_step(struct rtc *r)
+{
+	uint8_t en = r->cmos[RTC_REG_B] & REG_B_IRQS;
+	uint64_t now = mono_ns(), deadline = UINT64_MAX, period;
+	struct timespec rt;
+
+	if ((en & (REG_B_UIE | REG_B_AIE)) && rtc__running(r)) {
+		rtc__now(&rt);
+		if (r->last_tick_sec >= 0 && rt.tv_sec != r->last_tick_sec) {
+			if (en & REG_B_UIE)
+				r->c_pending |= REG_C_UF;
+			if ((en & REG_B_AIE) && rtc__alarm_match(r))
+				r->c_pending |= REG_C_AF;
+		}
+		r->last_tick_sec = rt.tv_sec;
+		/* Just past the boundary, so the registers already changed. */
+		deadline = now + (uint64_t)(1000000000L - rt.tv_nsec) + 1000;
+	} else {
+		r->last_tick_sec = -1;
+	}
+
+	period = rtc__period_ns(r);
+	if ((en & REG_B_PIE) && period && (r->c_pending & REG_C_PF)) {
+		/* Already latched: nothing to do until the guest reads C
+		 * (which wakes us), however fast the rate. */
+	} else if ((en & REG_B_PIE) && period) {
+		if (!r->next_pf_ns) {
+			r->next_pf_ns = now + period;
+		} else if (now >= r->next_pf_ns) {
+			r->c_pending |= REG_C_PF;
+			r->next_pf_ns += period;
+			/* A late wake-up does not replay missed ticks. */
+			if (r->next_pf_ns <= now)
+				r->next_pf_ns = now + period;
+		}
+		if (r->next_pf_ns < deadline)
+			deadline = r->next_pf_ns;
+	} else {
+		r->next_pf_ns = 0;
+	}
+	rtc__update_irq(r);
+	return deadline;
+}
+
+static void *rtc__timer_thread(void *arg)
+{
+	struct rtc *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopping) {
+		uint64_t deadline = rtc__timer_step(r);
+		struct timespec ts;
+
+		if (deadline == UINT64_MAX) {
+			pthread_cond_wait(&r->wake, &r->lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(deadline / 1000000000ull);
+		ts.tv_nsec = (long)(deadline % 1000000000ull);
+		pthread_cond_timedwait(&r->wake, &r->lock, &ts);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
 static void rtc__io_read(void *opaque, uint64_t offset, void *data, unsigned len)
@@ -370,6 +496,35 @@ static void rtc__fill_memory(uint8_t *cmos, uint64_t below_4g, uint64_t above_4g
 	cmos[0x2F] = (uint8_t)sum;
 }
 
+/* The timer sleeps on CLOCK_MONOTONIC so host clock steps cannot stall
+ * or storm the periodic interrupt. */
+static int rtc__init_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int ret;
+
+	ret = pthread_condattr_init(&attr);
+	if (ret)
+		return -ret;
+	ret = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!ret)
+		ret = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -ret;
+}
+
+static void rtc__stop_thread(struct rtc *r)
+{
+	if (!r->thread_started)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stopping = true;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	r->thread_started = false;
+}
+
 int rtc__init(struct vm *vm)
 {
 	struct rtc *r;
@@ -381,11 +536,15 @@ int rtc__init(struct vm *vm)
 	if (!r)
 		return -ENOMEM;
 	r->vm = vm;
+	r->last_tick_sec = -1;
 	ret = pthread_mutex_init(&r->lock, NULL);
 	if (ret) {
 		free(r);
 		return -ret;
 	}
+	ret = rtc__init_cond(&r->wake);
+	if (ret)
+		goto err_mutex;
 	r->cmos[RTC_REG_A] = DV_NORMAL | 0x06;   /* 1024 Hz, like a PC BIOS */
 	r->cmos[RTC_REG_B] = REG_B_24H;          /* BCD, 24-hour */
 	r->cmos[RTC_REG_D] = REG_D_VRT;
@@ -393,14 +552,24 @@ int rtc__init(struct vm *vm)
 	rtc__refresh(r);
 	r->last_c_ns = mono_ns();
 
+	ret = -pthread_create(&r->thread, NULL, rtc__timer_thread, r);
+	if (ret)
+		goto err_cond;
+	r->thread_started = true;
 	ret = bus__register(&vm->pio, PORT_RTC, 2, &rtc_ops, r, "rtc");
-	if (ret) {
-		pthread_mutex_destroy(&r->lock);
-		free(r);
-		return ret;
-	}
+	if (ret)
+		goto err_thread;
 	vm->dev.rtc = r;
 	return 0;
+
+err_thread:
+	rtc__stop_thread(r);
+err_cond:
+	pthread_cond_destroy(&r->wake);
+err_mutex:
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return ret;
 }
 
 void rtc__exit(struct vm *vm)
@@ -410,6 +579,8 @@ void rtc__exit(struct vm *vm)
 	if (!r)
 		return;
 	bus__unregister(&vm->pio, PORT_RTC);
+	rtc__stop_thread(r);
+	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	vm->dev.rtc = NULL;

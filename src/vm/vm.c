@@ -46,6 +46,17 @@ static int attach_devices(struct vm *vm)
 			return ret;
 		}
 	}
+	for (int i = 0; i < vm->cfg.nr_nets; i++) {
+		/* The backends report their own errors (one line naming --net). */
+		ret = virtio_net__create(vm, &vm->cfg.nets[i]);
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg.virtio_console &&
+	    (ret = virtio_console__create(vm, vm->cfg.vcon_in, vm->cfg.vcon_out))) {
+		pr_err("virtio-console: %s", strerror(-ret));
+		return ret;
+	}
 	if (vm->cfg.rng && (ret = virtio_rng__create(vm))) {
 		pr_err("virtio-rng: %s", strerror(-ret));
 		return ret;

@@ -59,6 +59,10 @@ struct vm_config {
 	bool rng;         /* virtio-rng */
 	int console_in;   /* fd the UART reads from (-1: none) */
 	int console_out;  /* fd the UART writes to */
+	const struct net_config *nets;    /* virtio-net, in --net order */
+	int nr_nets;
+	bool virtio_console;  /* --console virtio: hvc0 on vcon_in/vcon_out */
+	int vcon_in, vcon_out;
 };
 
 struct vcpu {
@@ -75,6 +79,7 @@ struct pci_host;
 struct acpi_pm;
 struct debug_exit;
 struct disk_config;
+struct net_config;
 
 struct vm {
 	struct vm_config cfg;

@@ -54,6 +54,7 @@ struct dt_seq {
 		uint16_t off;
 		uint8_t len;
 		uint16_t tmpl;         /* index into the template table */
+		uint16_t poison;       /* flags undefined before this one */
 	} insn[DT_MAX_INSNS];
 	uint32_t poison;           /* arithmetic flags undefined at the end */
 };

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <Zydis/Zydis.h>
+
 #include "difftest.h"
 
 #define S8  1u
@@ -62,5 +64,33 @@ extern const unsigned dt_tmpl_setup, dt_tmpl_flagdef;
 
 /* Flags read by condition code cc (Jcc/SETcc/CMOVcc encoding order). */
 uint16_t dt_cc_flags(unsigned cc);
+
+/* Generator state for one sequence (gen.c, gen_special.c). */
+struct gen {
+	struct dt_rng *r;
+	struct dt_seq *seq;
+	unsigned base;
+	unsigned protect;       /* GPRs that must not be written (bitmask) */
+	int rsp_off;            /* RSP - (scratch + DT_STACK_OFF) */
+	uint16_t poison;        /* arithmetic flags undefined now */
+	bool full;              /* no room left */
+};
+
+bool gen_put(struct gen *g, const uint8_t *b, unsigned n, unsigned tmpl);
+void gen_req_init(ZydisEncoderRequest *req, ZydisMnemonic m);
+bool gen_encode(struct gen *g, const ZydisEncoderRequest *req, unsigned tmpl);
+ZydisRegister gen_gpr(unsigned n, unsigned size);
+void gen_op_reg(ZydisEncoderOperand *op, ZydisRegister reg);
+void gen_op_imm(ZydisEncoderOperand *op, int64_t v);
+unsigned gen_pick_writable(struct gen *g);
+bool gen_setup_mov(struct gen *g, unsigned reg, int32_t v);
+bool gen_setup_lea(struct gen *g, unsigned reg, int32_t disp);
+bool gen_mem(struct gen *g, ZydisEncoderOperand *op, unsigned size, unsigned align);
+void gen_flags_after(struct gen *g, uint16_t fw, uint16_t fu);
+bool gen_emit_flagdef(struct gen *g);
+bool gen_emit_inner(struct gen *g);
+bool gen_emit_template(struct gen *g, unsigned ti);
+bool gen_emit_special(struct gen *g, unsigned ti);
+bool gen_emit_operands(struct gen *g, unsigned ti);
 
 #endif

@@ -93,8 +93,8 @@ struct tmpl dt_tmpl[] = {
 	T(BSF, "r,E", SWDQ, K_NORMAL, 0, 0, 0, A, CF | OF | SF | AF | PF),
 	T(BSR, "r,E", SWDQ, K_NORMAL, 0, 0, 0, A, CF | OF | SF | AF | PF),
 	T(POPCNT, "r,E", SWDQ, K_NORMAL, 0, 0, 0, A, 0),
-	T(LZCNT, "r,E", SWDQ, K_NORMAL, 0, 0, 0, A, OF | SF | PF | AF),
-	T(TZCNT, "r,E", SWDQ, K_NORMAL, 0, 0, 0, A, OF | SF | PF | AF),
+	/* No LZCNT/TZCNT: the soft CPU advertises neither ABM nor BMI1, so
+	 * F3 0F BC/BD are BSF/BSR there, unlike on this host. */
 	P(BSWAP, "r", S32 | S64),
 
 	/* ---- data movement ---- */

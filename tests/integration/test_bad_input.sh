@@ -74,6 +74,29 @@ for k in "$cache/guest/vmlinuz" /boot/vmlinuz-*; do
 		break
 	fi
 done
+# Hostile ELF64 files, made from the good guest by patching one field.
+# The ELF64 header has e_phoff at 32; a program header has p_paddr at +24
+# and p_memsz at +40.
+patch64() { # FILE OFFSET VALUE
+	printf "$(printf '%016x' "$3" | sed 's/\(..\)/\1 /g' |
+		awk '{ for (i = NF; i > 0; i--) printf "\\x%s", $i }')" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+phoff=$(od -An -t u8 -j 32 -N 8 "$good" | tr -d ' ')
+elf_trunc=$W/truncated-elf.img
+head -c 2000 "$good" >"$elf_trunc"
+elf_far=$W/far-segment-elf.img
+cp "$good" "$elf_far"
+patch64 "$elf_far" $((phoff + 24)) 0x7fffffff0000
+elf_wrap=$W/wrapping-segment-elf.img
+cp "$good" "$elf_wrap"
+patch64 "$elf_wrap" $((phoff + 40)) 0xffffffffffffff00
+elf_phoff=$W/bad-phoff-elf.img
+cp "$good" "$elf_phoff"
+patch64 "$elf_phoff" 32 0x7fffffff
+elf_low=$W/low-segment-elf.img
+cp "$good" "$elf_low"
+patch64 "$elf_low" $((phoff + 24)) 0x9000   # on top of the boot page tables
 big_initrd=$W/huge-initrd.img
 truncate -s 64M "$big_initrd"   # sparse: costs no disk
 missing=$W/no-such-kernel.img
@@ -89,6 +112,11 @@ else
 	echo "note: no real bzImage found (default guest not built); synthetic header only"
 fi
 bad_case "garbage kernel" "garbage-kernel.img" --kernel "$garbage"
+bad_case "truncated ELF" "truncated-elf.img" --kernel "$elf_trunc"
+bad_case "ELF segment outside RAM" "far-segment-elf.img" --kernel "$elf_far"
+bad_case "ELF segment size wraps" "wrapping-segment-elf.img" --kernel "$elf_wrap"
+bad_case "ELF program headers beyond the file" "bad-phoff-elf.img" --kernel "$elf_phoff"
+bad_case "ELF segment over the boot structures" "low-segment-elf.img" --kernel "$elf_low"
 bad_case "missing initrd file" "no-such-initrd.img" --kernel "$good" --initrd "$missing_initrd"
 bad_case "initrd larger than memory" "huge-initrd.img" --kernel "$good" --mem 32M --initrd "$big_initrd"
 bad_case "--mem 0" "mem" --kernel "$good" --mem 0
@@ -101,6 +129,8 @@ bad_case "--accel bogus" "accel" --kernel "$good" --accel bogus
 bad_case "unknown flag --bogus" "--bogus" --kernel "$good" --bogus
 bad_case "missing value for --mem" "mem" --kernel "$good" --mem
 bad_case "missing value for --kernel" "kernel" --kernel
+bad_case "command line too long" "command line" --kernel "$good" \
+	--cmdline "$(head -c 70000 /dev/zero | tr '\0' a)"
 
 echo "$CASES cases"
 it_finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # AP bring-up with INIT-SIPI-SIPI: every vCPU listed in the MADT must start
 # and check in, for 1, 2 and 4 vCPUs; the MP table must list the same CPUs
-# (the guest checks the APIC IDs match).
+# (the guest checks the APIC IDs match); then IPIs from the BSP to every AP
+# (directed and broadcast) and back.
 #   test_smp.sh VIREO SMP_ELF
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,5 +21,8 @@ for n in 1 2 4; do
 	for ((i = 1; i < n; i++)); do
 		expect_match "^cpu $i up "
 	done
+	if [ "$n" -gt 1 ]; then
+		expect_line "smp: IPI ping-pong with $((n - 1)) cpus OK"
+	fi
 done
 it_finish

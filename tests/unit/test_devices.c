@@ -131,6 +131,103 @@ Test(rtc, status_registers_and_cmos_ram)
 	fake_vm_free(vm);
 }
 
+Test(rtc, register_c_flags, .timeout = 20)
+{
+	struct vm *vm = fake_vm_new(256 << 20);
+	uint8_t c;
+
+	cr_assert_eq(rtc__init(vm), 0);
+	(void)cmos_read(vm, 0x0C);
+	/* PF at 1024 Hz (rate 6) without PIE: flag but no IRQF. */
+	usleep(3000);
+	c = cmos_read(vm, 0x0C);
+	cr_assert_eq(c & 0xC0, 0x40, "PF only: %#x", c);
+	cmos_write(vm, 0x0B, 0x02 | 0x40);   /* PIE */
+	usleep(3000);
+	c = cmos_read(vm, 0x0C);
+	cr_assert_eq(c & 0xC0, 0xC0, "PF and IRQF: %#x", c);
+	/* UF once per second, with UIE -> IRQF. */
+	cmos_write(vm, 0x0A, 0x20);          /* rate 0: no PF */
+	cmos_write(vm, 0x0B, 0x02 | 0x10);
+	(void)cmos_read(vm, 0x0C);
+	usleep(1100000);
+	c = cmos_read(vm, 0x0C);
+	cr_assert_eq(c & 0xD0, 0x90, "UF and IRQF: %#x", c);
+	c = cmos_read(vm, 0x0C);
+	cr_assert_eq(c & 0x40, 0, "no PF at rate 0");
+	rtc__exit(vm);
+	fake_vm_free(vm);
+}
+
+static bool wait_irq(unsigned gsi, int level, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		if (fake_irq_level(gsi) == level)
+			return true;
+		usleep(1000);
+	}
+	return fake_irq_level(gsi) == level;
+}
+
+Test(rtc, update_periodic_and_alarm_interrupts, .timeout = 30)
+{
+	struct vm *vm = fake_vm_new(256 << 20);
+	uint8_t c;
+
+	cr_assert_eq(rtc__init(vm), 0);
+	usleep(1200000);
+	cr_assert_eq(fake_irq_raises(IRQ_RTC), 0, "no interrupt while none is enabled");
+
+	/* Update-ended: once per second, held until C is read. */
+	cmos_write(vm, 0x0B, 0x02 | 0x10);
+	cr_assert(wait_irq(IRQ_RTC, 1, 1500), "no update interrupt");
+	usleep(20000);
+	cr_assert_eq(fake_irq_level(IRQ_RTC), 1, "held until C is read");
+	c = cmos_read(vm, 0x0C);
+	cr_assert_eq(c & 0x90, 0x90, "UF|IRQF: %#x", c);
+	cr_assert_eq(fake_irq_level(IRQ_RTC), 0);
+	cr_assert(wait_irq(IRQ_RTC, 1, 1500), "no second update interrupt");
+	cmos_write(vm, 0x0B, 0x02);
+	cr_assert_eq(fake_irq_level(IRQ_RTC), 0, "disabling UIE drops the line");
+	(void)cmos_read(vm, 0x0C);
+
+	/* Periodic at 8 Hz (RS = 13): several raises in half a second. */
+	int before = fake_irq_raises(IRQ_RTC);
+	uint64_t t0 = fake_mono_ns(), t1;
+	cmos_write(vm, 0x0A, 0x20 | 13);
+	cmos_write(vm, 0x0B, 0x02 | 0x40);
+	for (int i = 0; i < 50; i++) {
+		usleep(10000);
+		if (fake_irq_level(IRQ_RTC))
+			(void)cmos_read(vm, 0x0C);
+	}
+	t1 = fake_mono_ns();
+	int n = fake_irq_raises(IRQ_RTC) - before;
+	/* Ticks every 125 ms; a loaded host may stretch the loop. */
+	int most = (int)((t1 - t0) / 125000000ull) + 1;
+	cr_assert(n >= 2 && n <= most, "8 Hz over %llu ms gave %d interrupts",
+		  (unsigned long long)((t1 - t0) / 1000000), n);
+	cmos_write(vm, 0x0B, 0x02);
+	(void)cmos_read(vm, 0x0C);
+
+	/* Alarm with every field "don't care": fires at the next second. */
+	cmos_write(vm, 0x01, 0xC0);
+	cmos_write(vm, 0x03, 0xC0);
+	cmos_write(vm, 0x05, 0xC0);
+	cmos_write(vm, 0x0B, 0x02 | 0x20);
+	cr_assert(wait_irq(IRQ_RTC, 1, 1500), "no alarm interrupt");
+	c = cmos_read(vm, 0x0C);
+	cr_assert_eq(c & 0xA0, 0xA0, "AF|IRQF: %#x", c);
+	/* An alarm that cannot match (hour 0x25 in BCD) never fires. */
+	cmos_write(vm, 0x05, 0x25);
+	(void)cmos_read(vm, 0x0C);
+	usleep(1200000);
+	cr_assert_eq(fake_irq_level(IRQ_RTC), 0);
+	cr_assert_eq(cmos_read(vm, 0x0C) & 0x20, 0);
+	rtc__exit(vm);
+	fake_vm_free(vm);
+}
+
 Test(rtc, memory_size_bytes_256m)
 {
 	struct vm *vm = fake_vm_new(256ull << 20);
@@ -265,6 +362,55 @@ Test(i8042, aux_loop_and_mouse)
 	outb(kvm_, PORT_I8042_DATA, 0xF2);
 	cr_assert_eq(kbd_read(), 0xFA);
 	cr_assert_eq(kbd_read(), 0x00, "plain PS/2 mouse");
+}
+
+/* Linux's i8042 probe (drivers/input/serio/i8042.c), replayed: flush,
+ * self test, CTR handshake, AUX loop/IRQ test and AUX bit toggling. */
+Test(i8042, linux_probe_sequence)
+{
+	uint8_t ctr[2];
+
+	for (int i = 0; i < 16 && (inb(kvm_, PORT_I8042_CMD) & 0x01); i++)
+		(void)inb(kvm_, PORT_I8042_DATA);
+	cr_assert_eq(inb(kvm_, PORT_I8042_CMD) & 0x01, 0, "flush leaves it empty");
+	outb(kvm_, PORT_I8042_CMD, 0xAA);
+	cr_assert_eq(kbd_read(), 0x55);
+	/* CTR read twice until stable, then written back with KBD enabled. */
+	for (int n = 0; n < 2; n++) {
+		outb(kvm_, PORT_I8042_CMD, 0x20);
+		ctr[n] = kbd_read();
+	}
+	cr_assert_eq(ctr[0], ctr[1]);
+	ctr[0] = (uint8_t)((ctr[0] & ~0x10) | 0x01);
+	outb(kvm_, PORT_I8042_CMD, 0x60);
+	outb(kvm_, PORT_I8042_DATA, ctr[0]);
+	/* AUX loopback with the result tagged as AUX data on IRQ 12. */
+	outb(kvm_, PORT_I8042_CMD, 0xD3);
+	outb(kvm_, PORT_I8042_DATA, 0xA5);
+	cr_assert_eq(inb(kvm_, PORT_I8042_CMD) & 0x21, 0x21);
+	cr_assert_eq(fake_irq_level(IRQ_MOUSE), 1);
+	cr_assert_eq(fake_irq_level(IRQ_KBD), 0, "AUX data does not raise IRQ 1");
+	cr_assert_eq(inb(kvm_, PORT_I8042_DATA), 0xA5);
+	/* i8042_toggle_aux(false/true) checks CTR bit 5 follows. */
+	outb(kvm_, PORT_I8042_CMD, 0xA7);
+	outb(kvm_, PORT_I8042_CMD, 0x20);
+	cr_assert_neq(kbd_read() & 0x20, 0);
+	outb(kvm_, PORT_I8042_CMD, 0xA8);
+	outb(kvm_, PORT_I8042_CMD, 0x20);
+	cr_assert_eq(kbd_read() & 0x20, 0);
+	/* psmouse: reset, then the status request (3 bytes after ACK). */
+	outb(kvm_, PORT_I8042_CMD, 0xD4);
+	outb(kvm_, PORT_I8042_DATA, 0xFF);
+	cr_assert_eq(kbd_read(), 0xFA);
+	cr_assert_eq(kbd_read(), 0xAA);
+	cr_assert_eq(kbd_read(), 0x00);
+	outb(kvm_, PORT_I8042_CMD, 0xD4);
+	outb(kvm_, PORT_I8042_DATA, 0xE9);
+	cr_assert_eq(kbd_read(), 0xFA);
+	(void)kbd_read();
+	(void)kbd_read();
+	cr_assert_eq(kbd_read(), 100, "sample rate");
+	cr_assert_eq(inb(kvm_, PORT_I8042_CMD) & 0x01, 0);
 }
 
 Test(i8042, pulse_reset_line)

@@ -328,3 +328,91 @@ Test(serial_tty, ctrl_a_escapes, .timeout = 20)
 	close(master);
 	close(devnull);
 }
+
+/* The register sequence of Linux's 8250 autoconfig() and
+ * serial8250_do_startup() (drivers/tty/serial/8250/8250_port.c), replayed:
+ * the port must be identified as a 16550A without THRE/TXEN bugs. */
+Test(serial, linux_8250_probe_sees_a_working_16550a)
+{
+	uint8_t scratch, scratch2, scratch3, save_mcr, save_lcr, status1, status2, iir1, iir, lsr;
+
+	/* Existence test through IER. */
+	scratch = inb(vm, IER);
+	outb(vm, IER, 0);
+	scratch2 = inb(vm, IER) & 0x0F;
+	outb(vm, IER, 0x0F);
+	scratch3 = inb(vm, IER) & 0x0F;
+	outb(vm, IER, scratch);
+	cr_assert(scratch2 == 0 && scratch3 == 0x0F);
+	/* Loopback test. */
+	save_mcr = inb(vm, MCR);
+	save_lcr = inb(vm, LCR);
+	outb(vm, MCR, 0x10 | 0x0A);
+	status1 = inb(vm, MSR) & 0xF0;
+	outb(vm, MCR, save_mcr);
+	cr_assert_eq(status1, 0x90);
+	/* FIFO type. */
+	outb(vm, LCR, 0xBF);
+	outb(vm, FCR, 0);         /* EFR on enhanced parts */
+	outb(vm, LCR, 0);
+	outb(vm, FCR, 0x01);
+	cr_assert_eq(inb(vm, IIR) >> 6, 3, "16550A FIFO signature");
+	/* No EFR with DLAB (ST16C650V1) or with LCR=0xBF. */
+	outb(vm, LCR, 0x80);
+	cr_assert_neq(inb(vm, IIR), 0);
+	outb(vm, LCR, 0xBF);
+	cr_assert_neq(inb(vm, IIR), 0);
+	/* Not a National SuperIO: EXCR1 does not follow MCR.LOOP. */
+	outb(vm, LCR, 0);
+	status1 = inb(vm, MCR);
+	outb(vm, LCR, 0xE0);
+	status2 = inb(vm, IIR);
+	if (!((status2 ^ status1) & 0x10)) {
+		outb(vm, LCR, 0);
+		outb(vm, MCR, status1 ^ 0x10);
+		outb(vm, LCR, 0xE0);
+		status2 = inb(vm, IIR);
+		outb(vm, LCR, 0);
+		outb(vm, MCR, status1);
+		cr_assert_eq((status2 ^ status1) & 0x10, 0, "looks like an NS16550A");
+	}
+	/* Not a TI16750: IIR bit 5 never follows FCR bit 5. */
+	outb(vm, LCR, 0);
+	outb(vm, FCR, 0x21);
+	status1 = inb(vm, IIR) & 0xE0;
+	outb(vm, FCR, 0);
+	outb(vm, LCR, 0x80);
+	outb(vm, FCR, 0x21);
+	status2 = inb(vm, IIR) & 0xE0;
+	outb(vm, FCR, 0);
+	outb(vm, LCR, 0);
+	cr_assert_not(status1 == 0xC0 && status2 == 0xE0, "looks like a 16750");
+	/* Not an XScale UART: IER.UUE (bit 6) does not stick. */
+	outb(vm, IER, 0x40);
+	cr_assert_eq(inb(vm, IER) & 0x40, 0);
+	outb(vm, IER, 0);
+	outb(vm, LCR, save_lcr);
+
+	/* Startup: clear FIFOs and interrupts, then the THRE tests. */
+	outb(vm, FCR, 0x01);
+	outb(vm, FCR, 0x07);
+	outb(vm, FCR, 0);
+	(void)inb(vm, LSR);
+	(void)inb(vm, RBR);
+	(void)inb(vm, IIR);
+	(void)inb(vm, MSR);
+	cr_assert_neq(inb(vm, LSR), 0xFF);
+	outb(vm, IER, 0x02);
+	iir1 = inb(vm, IIR);
+	outb(vm, IER, 0);
+	outb(vm, IER, 0x02);
+	iir = inb(vm, IIR);
+	outb(vm, IER, 0);
+	cr_assert_not(!(iir1 & 0x01) && (iir & 0x01), "UART_BUG_THRE would be set");
+	outb(vm, MCR, 0x0B);
+	outb(vm, IER, 0x02);
+	lsr = inb(vm, LSR);
+	iir = inb(vm, IIR);
+	outb(vm, IER, 0);
+	cr_assert_not((lsr & 0x40) && (iir & 0x01), "UART_BUG_TXEN would be set");
+}

@@ -45,9 +45,12 @@
 /* Leaf 6 EAX: ARAT, the LAPIC timer keeps running in every C-state (it is a
  * host timer), so Linux needs no broadcast timer. */
 #define CPUID6_EAX (1u << 2)
-/* Leaf 7.0: ERMS and FSRM are hints only (REP MOVSB is the cheapest way to
- * copy for an interpreter); RDPID; ARCH_CAPABILITIES MSR. */
-#define CPUID7_EBX (1u << 9)
+/* Leaf 7.0: TSC_ADJUST (with constant + nonstop TSC it makes Linux drop
+ * the clocksource watchdog, which otherwise declares the TSC unstable
+ * whenever a busy host delays the jiffies it is compared with); ERMS and
+ * FSRM are hints only (REP MOVSB is the cheapest way to copy for an
+ * interpreter); RDPID; ARCH_CAPABILITIES MSR. */
+#define CPUID7_EBX ((1u << 1) | (1u << 9))
 #define CPUID7_ECX (1u << 22)
 #define CPUID7_EDX ((1u << 4) | (1u << 29))
 /* 0x80000001: LAHF/SAHF in 64-bit mode; SYSCALL, NX, RDTSCP, LM.  Not

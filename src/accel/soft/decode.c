@@ -33,6 +33,12 @@ int soft_code__create(struct soft_cpu *cpu)
 		free(c);
 		return -EINVAL;
 	}
+	c->empty = calloc(1, sizeof(*c->empty));
+	if (!c->empty) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->cur = c->empty;
 	c->cur_la = 1;
 	cpu->code = c;
 	return 0;
@@ -53,7 +59,7 @@ void soft_code__flush_all(struct soft_cpu *cpu)
 		c->hash[i] = NULL;
 	}
 	c->nr_pages = 0;
-	c->cur = NULL;
+	c->cur = c->empty;
 	c->cur_la = 1;
 	cpu->stats.code_flushes++;
 }
@@ -63,6 +69,7 @@ void soft_code__destroy(struct soft_cpu *cpu)
 	if (!cpu->code)
 		return;
 	soft_code__flush_all(cpu);
+	free(cpu->code->empty);
 	free(cpu->code);
 	cpu->code = NULL;
 }
@@ -120,8 +127,9 @@ static struct soft_code_page *page_get(struct soft_cpu *cpu, uint64_t gpa_page, 
 	}
 	/* Mark first, then read the generation, then decode: a store that
 	 * misses the mark must have happened before our decode reads. */
-	atomic_store_explicit(&svm->code_present[ram_page], 1, memory_order_seq_cst);
-	gen = atomic_load_explicit(&svm->code_gen[ram_page], memory_order_seq_cst);
+	if (!atomic_load_explicit(&svm->code_present[ram_page], memory_order_acquire))
+		atomic_store_explicit(&svm->code_present[ram_page], 1, memory_order_seq_cst);
+	gen = atomic_load_explicit(&svm->code_gen[ram_page], memory_order_acquire);
 	if (p->gen != gen) {
 		memset(p->map, 0, sizeof(p->map));
 		p->n = 0;
@@ -368,7 +376,7 @@ const struct soft_insn *soft_code__fetch(struct soft_cpu *cpu, uint64_t la, bool
 	const struct soft_insn *in;
 	unsigned idx;
 
-	if (unlikely(off >= 4096)) {
+	if (unlikely(off >= 4096 || pg == c->empty)) {
 		uint64_t gpa;
 		uint32_t rp;
 		int r;
@@ -419,9 +427,12 @@ const struct soft_insn *soft_code__fetch(struct soft_cpu *cpu, uint64_t la, bool
 		}
 		pg->insns[pg->n++] = tmp;
 		idx = pg->n;
+		/* the run loop's fast path skips marked entries */
+		if (tmp.flags & SOFT_INSN_CROSS_PAGE)
+			idx |= CODE_MAP_CROSS;
 		pg->map[off] = (uint16_t)idx;
 	}
-	in = &pg->insns[idx - 1];
+	in = &pg->insns[(idx & ~CODE_MAP_CROSS) - 1];
 	if (unlikely(in->flags & SOFT_INSN_CROSS_PAGE))
 		return check_cross(cpu, in, la);
 	return in;
@@ -429,6 +440,6 @@ const struct soft_insn *soft_code__fetch(struct soft_cpu *cpu, uint64_t la, bool
 
 void soft_code__reset_cursor(struct soft_cpu *cpu)
 {
-	cpu->code->cur = NULL;
+	cpu->code->cur = cpu->code->empty;
 	cpu->code->cur_la = 1;
 }

@@ -103,6 +103,13 @@ void soft_cpu__destroy(struct soft_cpu *cpu)
 {
 	if (!cpu)
 		return;
+	pr_info("soft cpu%d: %llu instructions, %llu decoded, %llu TLB misses, %llu TLB flushes, "
+		"%llu exceptions, %llu code invalidations, %llu MMIO accesses\n", cpu->id,
+		(unsigned long long)cpu->stats.insns, (unsigned long long)cpu->stats.decodes,
+		(unsigned long long)cpu->stats.tlb_misses, (unsigned long long)cpu->stats.tlb_flushes,
+		(unsigned long long)cpu->stats.exceptions,
+		(unsigned long long)cpu->stats.code_invalidations,
+		(unsigned long long)cpu->stats.mmio_accesses);
 	soft_code__destroy(cpu);
 	free(cpu);
 }
@@ -270,7 +277,7 @@ static inline void set_rsp(struct soft_cpu *cpu, uint64_t v)
 int soft_push(struct soft_cpu *cpu, uint64_t val, unsigned size)
 {
 	uint64_t sp = (cpu->gpr[SOFT_RSP] - size) & stack_mask(cpu);
-	int r = soft_mem_write(cpu, SOFT_SS, sp, &val, size);
+	int r = mem_wr(cpu, SOFT_SS, sp, val, size);
 
 	if (r)
 		return r;
@@ -281,8 +288,8 @@ int soft_push(struct soft_cpu *cpu, uint64_t val, unsigned size)
 int soft_pop(struct soft_cpu *cpu, uint64_t *val, unsigned size)
 {
 	uint64_t sp = cpu->gpr[SOFT_RSP] & stack_mask(cpu);
-	uint64_t v = 0;
-	int r = soft_mem_read(cpu, SOFT_SS, sp, &v, size);
+	uint64_t v;
+	int r = mem_rd(cpu, SOFT_SS, sp, &v, size);
 
 	if (r)
 		return r;
@@ -353,12 +360,15 @@ static int slow_path(struct soft_cpu *cpu)
 int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 {
 	struct soft_code_cache *c = cpu->code;
-	uint64_t n = 0;
+	struct soft_code_page *pg;
+	uint64_t n = 0, page_la, rip;
 	int result = SOFT_RUN_BUDGET;
 	bool shadow = false;
 
 	/* the current page may have been invalidated (DMA) or remapped since */
 	soft_code__reset_cursor(cpu);
+	pg = c->cur;
+	page_la = c->cur_la;
 	for (;;) {
 		const struct soft_insn *in;
 		uint64_t la, off;
@@ -367,6 +377,8 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 
 		if (unlikely(atomic_load_explicit(&cpu->exit_req, memory_order_relaxed))) {
 			r = slow_path(cpu);
+			pg = c->cur;
+			page_la = c->cur_la;
 			if (r >= 0) {
 				result = r;
 				break;
@@ -377,23 +389,27 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 		}
 		if (unlikely(n >= budget))
 			break;
-		la = cpu->seg[SOFT_CS].base + cpu->rip;
+		rip = cpu->rip;
+		la = cpu->seg[SOFT_CS].base + rip;
 		if (!cpu->lm64)
 			la = (uint32_t)la;
-		off = la - c->cur_la;
-		if (likely(off < 4096 && (idx = c->cur->map[off]) != 0 &&
-			   !(c->cur->insns[idx - 1].flags & SOFT_INSN_CROSS_PAGE))) {
-			in = &c->cur->insns[idx - 1];
+		off = la - page_la;
+		if (likely(off < 4096 && (uint16_t)((idx = pg->map[off]) - 1) < CODE_MAP_CROSS - 1)) {
+			in = &pg->insns[idx - 1];
 		} else {
 			bool fatal = false;
 
 			in = soft_code__fetch(cpu, la, &fatal);
+			pg = c->cur;
+			page_la = c->cur_la;
 			if (unlikely(!in)) {
 				if (fatal) {
 					result = SOFT_RUN_FATAL;
 					break;
 				}
 				r = deliver(cpu);
+				pg = c->cur;
+				page_la = c->cur_la;
 				if (r >= 0) {
 					result = r;
 					break;
@@ -401,7 +417,7 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 				continue;
 			}
 		}
-		cpu->next_rip = cpu->rip + in->len;
+		cpu->next_rip = rip + in->len;
 		r = in->fn(cpu, in);
 		n++;
 		if (unlikely(shadow)) {
@@ -415,6 +431,8 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 		}
 		if (r == SOFT_EXC) {
 			r = deliver(cpu);
+			pg = c->cur;
+			page_la = c->cur_la;
 			if (r >= 0) {
 				result = r;
 				break;

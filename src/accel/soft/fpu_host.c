@@ -242,3 +242,93 @@ uint16_t x87_host__const(unsigned which, uint16_t fcw, struct soft_x87_reg *res)
 	}
 	return sw;
 }
+
+/* Memory-operand arithmetic and compares run in their memory form: which
+ * of DE/IE a NaN or denormal operand raises, and which NaN propagates,
+ * depend on the operand being in memory. */
+#define X87_MEMOP(insn)                                                    \
+	asm volatile(X87_ENTER "fldt %[a]\n\t" insn " %[m]\n\t"            \
+		     "fnstsw %[sw]\n\tfstpt %[r]\n\t" X87_LEAVE            \
+		     : [r] "=m"(*res), [sw] "=m"(sw), [saved] "=m"(saved)  \
+		     : [a] "m"(*st0), [m] "m"(buf), [run] "m"(run)         \
+		     : X87_CLOBBER)
+
+#define X87_MEMOP_KINDS(s, l, is, il)                                      \
+	switch (kind) {                                                    \
+	case X87_M32: X87_MEMOP(s); break;                                 \
+	case X87_M64: X87_MEMOP(l); break;                                 \
+	case X87_I16: X87_MEMOP(is); break;                                \
+	default: X87_MEMOP(il); break;                                     \
+	}
+
+uint16_t x87_host__binop_mem(enum x87_binop op, enum x87_mem kind, uint16_t fcw,
+			     struct soft_x87_reg *res, const struct soft_x87_reg *st0,
+			     const void *mem)
+{
+	uint16_t run = host_fcw(fcw), saved, sw = 0;
+	uint8_t buf[16] __attribute__((aligned(16))) = { 0 };
+
+	memcpy(buf, mem, x87_host__mem_size(kind));
+	memset(res, 0, sizeof(*res));
+	switch (op) {
+	case X87_ADD: X87_MEMOP_KINDS("fadds", "faddl", "fiadds", "fiaddl"); break;
+	case X87_MUL: X87_MEMOP_KINDS("fmuls", "fmull", "fimuls", "fimull"); break;
+	case X87_SUB: X87_MEMOP_KINDS("fsubs", "fsubl", "fisubs", "fisubl"); break;
+	case X87_SUBR: X87_MEMOP_KINDS("fsubrs", "fsubrl", "fisubrs", "fisubrl"); break;
+	case X87_DIV: X87_MEMOP_KINDS("fdivs", "fdivl", "fidivs", "fidivl"); break;
+	default: X87_MEMOP_KINDS("fdivrs", "fdivrl", "fidivrs", "fidivrl"); break;
+	}
+	return sw;
+}
+
+#define X87_MEMCMP(insn)                                                   \
+	asm volatile(X87_ENTER "fldt %[a]\n\t" insn " %[m]\n\t"            \
+		     "fnstsw %[sw]\n\t" X87_LEAVE                          \
+		     : [sw] "=m"(sw), [saved] "=m"(saved)                  \
+		     : [a] "m"(*st0), [m] "m"(buf), [run] "m"(run)         \
+		     : X87_CLOBBER)
+
+uint16_t x87_host__compare_mem(enum x87_mem kind, uint16_t fcw,
+			       const struct soft_x87_reg *st0, const void *mem)
+{
+	uint16_t run = host_fcw(fcw), saved, sw = 0;
+	uint8_t buf[16] __attribute__((aligned(16))) = { 0 };
+
+	memcpy(buf, mem, x87_host__mem_size(kind));
+	switch (kind) {
+	case X87_M32: X87_MEMCMP("fcomps"); break;
+	case X87_M64: X87_MEMCMP("fcompl"); break;
+	case X87_I16: X87_MEMCMP("ficomps"); break;
+	default: X87_MEMCMP("ficompl"); break;
+	}
+	return sw;
+}
+
+/* FPREM/FPREM1 leave C0/C1/C3 alone for some operands (zero dividend,
+ * infinite divisor, NaNs): run them with the guest's condition codes
+ * loaded into the host FSW, through FLDENV, so "unchanged" comes out. */
+uint16_t x87_host__prem(bool ieee, uint16_t fcw, uint16_t cc, struct soft_x87_reg *res,
+			const struct soft_x87_reg *st0, const struct soft_x87_reg *st1)
+{
+	uint16_t saved, sw = 0;
+	uint32_t env[7] = {
+		0xFFFF0000u | host_fcw(fcw), 0xFFFF0000u | (cc & FSW_CC), 0xFFFFFFFFu,
+		0, 0, 0, 0xFFFF0000u,
+	};
+
+	memset(res, 0, sizeof(*res));
+#define X87_PREM_RUN(insn)                                                 \
+	asm volatile("fnstcw %[saved]\n\tfldenv %[env]\n\t"                \
+		     "fldt %[b]\n\tfldt %[a]\n\t" insn "\n\t"              \
+		     "fnstsw %[sw]\n\tfstpt %[r]\n\tfstp %%st(0)\n\t"      \
+		     "fnclex\n\tfldcw %[saved]\n\t"                        \
+		     : [r] "=m"(*res), [sw] "=m"(sw), [saved] "=m"(saved)  \
+		     : [a] "m"(*st0), [b] "m"(*st1), [env] "m"(env)        \
+		     : X87_CLOBBER)
+	if (ieee)
+		X87_PREM_RUN("fprem1");
+	else
+		X87_PREM_RUN("fprem");
+#undef X87_PREM_RUN
+	return sw;
+}

@@ -51,6 +51,18 @@ uint16_t x87_host__load(enum x87_mem kind, uint16_t fcw, struct soft_x87_reg *re
 uint16_t x87_host__store(enum x87_mem kind, uint16_t fcw, void *mem,
 			 const struct soft_x87_reg *a);
 
+/* FPREM (ieee=false) / FPREM1 with the guest's C0-C3 as starting values. */
+uint16_t x87_host__prem(bool ieee, uint16_t fcw, uint16_t cc, struct soft_x87_reg *res,
+			const struct soft_x87_reg *st0, const struct soft_x87_reg *st1);
+
+/* ST0 op m32fp/m64fp/m16int/m32int (FADD m32 ... FIDIVR m16), and FCOM /
+ * FICOM against memory. */
+uint16_t x87_host__binop_mem(enum x87_binop op, enum x87_mem kind, uint16_t fcw,
+			     struct soft_x87_reg *res, const struct soft_x87_reg *st0,
+			     const void *mem);
+uint16_t x87_host__compare_mem(enum x87_mem kind, uint16_t fcw,
+			       const struct soft_x87_reg *st0, const void *mem);
+
 /* FLD1/FLDL2T/FLDL2E/FLDPI/FLDLG2/FLDLN2/FLDZ for which = 0..6. */
 uint16_t x87_host__const(unsigned which, uint16_t fcw, struct soft_x87_reg *res);
 

@@ -67,10 +67,11 @@ static bool ok_status(struct soft_fpu *f, uint16_t sw)
 	return status(f, sw, FSW_C1, SUPPRESS_ARITH);
 }
 
-/* Push `v`; a full stack gives the masked overflow response. */
+/* Push `v`; a full stack gives the masked overflow response (an empty
+ * source register, sw = UNDERFLOW, takes precedence). */
 static void push_checked(struct soft_fpu *f, const struct soft_x87_reg *v, uint16_t sw)
 {
-	if (!soft_fpu__st_empty(f, 7)) {
+	if (!soft_fpu__st_empty(f, 7) && !(sw & FSW_SF)) {
 		if (!ok_status(f, OVERFLOW))
 			return;
 		v = &x87_indefinite;
@@ -166,7 +167,7 @@ void x87__arith(struct soft_fpu *f, enum x87_binop op, unsigned dst, unsigned sr
 void x87__arith_mem(struct soft_fpu *f, enum x87_binop op, enum x87_mem kind,
 		    const void *mem)
 {
-	struct soft_x87_reg res, m;
+	struct soft_x87_reg res;
 	uint16_t sw;
 
 	if (soft_fpu__st_empty(f, 0)) {
@@ -174,36 +175,39 @@ void x87__arith_mem(struct soft_fpu *f, enum x87_binop op, enum x87_mem kind,
 			return;
 		res = x87_indefinite;
 	} else {
-		/* Converting first is exact (every m32/m64/integer value fits
-		 * the 80-bit format) and raises the same IE/DE the memory form
-		 * would. */
-		sw = x87_host__load(kind, f->fcw, &m, mem) & FSW_EXC;
-		sw |= x87_host__binop(op, f->fcw, &res, st(f, 0), &m);
+		sw = x87_host__binop_mem(op, kind, f->fcw, &res, st(f, 0), mem);
 		if (!ok_status(f, sw))
 			return;
 	}
 	set_st(f, 0, &res);
 }
 
-/* Compare ST(0) with *b; returns false if an unmasked exception stops it. */
-static bool compare(struct soft_fpu *f, const struct soft_x87_reg *b, bool b_empty,
-		    bool quiet, uint16_t extra_sw, uint16_t ccmask, uint16_t *cc)
+/* Record a compare's outcome (host_sw: from the host compare, unless
+ * ST(0) or the other register is empty); returns false if an unmasked
+ * exception stops the instruction.  FCOM* replace C0-C3; FCOMI* only touch
+ * C1 on a stack fault and report through EFLAGS. */
+static bool compare_status(struct soft_fpu *f, bool empty, uint16_t host_sw, bool comi,
+			   uint16_t *cc)
 {
-	uint16_t sw;
+	uint16_t sw = empty ? (UNDERFLOW | FSW_C0 | FSW_C2 | FSW_C3) : (host_sw & ~FSW_C1);
+	uint16_t ccmask = comi ? (empty ? FSW_C1 : 0) : FSW_CC;
 
-	if (soft_fpu__st_empty(f, 0) || b_empty)
-		sw = UNDERFLOW | FSW_C0 | FSW_C2 | FSW_C3;
-	else
-		sw = x87_host__compare(quiet, f->fcw, st(f, 0), b) | extra_sw;
 	*cc = sw & (FSW_C0 | FSW_C2 | FSW_C3);
-	return status(f, sw & ~FSW_C1, ccmask, FSW_IE | FSW_DE);
+	return status(f, sw, ccmask, FSW_IE | FSW_DE);
+}
+
+static uint16_t host_compare(struct soft_fpu *f, unsigned i, bool quiet, bool *empty)
+{
+	*empty = soft_fpu__st_empty(f, 0) || soft_fpu__st_empty(f, i);
+	return *empty ? 0 : x87_host__compare(quiet, f->fcw, st(f, 0), st(f, i));
 }
 
 void x87__com(struct soft_fpu *f, unsigned i, bool quiet, unsigned pops)
 {
-	uint16_t cc;
+	bool empty;
+	uint16_t cc, sw = host_compare(f, i, quiet, &empty);
 
-	if (!compare(f, st(f, i), soft_fpu__st_empty(f, i), quiet, 0, FSW_CC, &cc))
+	if (!compare_status(f, empty, sw, false, &cc))
 		return;
 	while (pops--)
 		pop(f);
@@ -211,10 +215,10 @@ void x87__com(struct soft_fpu *f, unsigned i, bool quiet, unsigned pops)
 
 void x87__com_mem(struct soft_fpu *f, enum x87_mem kind, const void *mem, bool do_pop)
 {
-	struct soft_x87_reg m;
-	uint16_t sw = x87_host__load(kind, f->fcw, &m, mem) & FSW_EXC, cc;
+	bool empty = soft_fpu__st_empty(f, 0);
+	uint16_t cc, sw = empty ? 0 : x87_host__compare_mem(kind, f->fcw, st(f, 0), mem);
 
-	if (!compare(f, &m, false, false, sw, FSW_CC, &cc))
+	if (!compare_status(f, empty, sw, false, &cc))
 		return;
 	if (do_pop)
 		pop(f);
@@ -222,11 +226,11 @@ void x87__com_mem(struct soft_fpu *f, enum x87_mem kind, const void *mem, bool d
 
 unsigned x87__comi(struct soft_fpu *f, unsigned i, bool quiet, bool do_pop)
 {
-	uint16_t cc;
+	bool empty;
+	uint16_t cc, sw = host_compare(f, i, quiet, &empty);
 	unsigned zpc;
 
-	/* FCOMI leaves C0/C2/C3 alone and reports through EFLAGS. */
-	if (!compare(f, st(f, i), soft_fpu__st_empty(f, i), quiet, 0, FSW_C1, &cc))
+	if (!compare_status(f, empty, sw, true, &cc))
 		return X87_COMI_NONE;
 	zpc = ((cc & FSW_C3) ? X87_ZPC_ZF : 0) | ((cc & FSW_C2) ? X87_ZPC_PF : 0) |
 	      ((cc & FSW_C0) ? X87_ZPC_CF : 0);
@@ -237,9 +241,10 @@ unsigned x87__comi(struct soft_fpu *f, unsigned i, bool quiet, bool do_pop)
 
 void x87__ftst(struct soft_fpu *f)
 {
-	uint16_t cc;
+	bool empty = soft_fpu__st_empty(f, 0);
+	uint16_t cc, sw = empty ? 0 : x87_host__compare(false, f->fcw, st(f, 0), &x87_zero);
 
-	compare(f, &x87_zero, false, false, 0, FSW_CC, &cc);
+	compare_status(f, empty, sw, false, &cc);
 }
 
 void x87__fxam(struct soft_fpu *f)
@@ -326,15 +331,19 @@ void x87__unop2(struct soft_fpu *f, enum x87_unop2 op)
 void x87__binop_st1(struct soft_fpu *f, enum x87_binop op)
 {
 	bool to_st1 = op == X87_PATAN || op == X87_YL2X || op == X87_YL2XP1;
-	uint16_t cc = (op == X87_PREM || op == X87_PREM1) ? FSW_CC : FSW_C1;
+	bool prem = op == X87_PREM || op == X87_PREM1;
+	uint16_t cc = prem ? FSW_CC : FSW_C1;
 	struct soft_x87_reg res;
 
 	if (soft_fpu__st_empty(f, 0) || soft_fpu__st_empty(f, 1)) {
-		if (!status(f, UNDERFLOW, cc, SUPPRESS_ARITH))
+		/* FPREM: the quotient bits C0/C3 stay as they were */
+		if (!status(f, UNDERFLOW, prem ? (FSW_C1 | FSW_C2) : cc, SUPPRESS_ARITH))
 			return;
 		res = x87_indefinite;
 	} else {
-		uint16_t sw = x87_host__binop(op, f->fcw, &res, st(f, 0), st(f, 1));
+		uint16_t sw = prem ? x87_host__prem(op == X87_PREM1, f->fcw, f->fsw, &res,
+						    st(f, 0), st(f, 1))
+				   : x87_host__binop(op, f->fcw, &res, st(f, 0), st(f, 1));
 
 		if (!status(f, sw, cc, SUPPRESS_ARITH))
 			return;
@@ -372,7 +381,6 @@ void x87__fcmov(struct soft_fpu *f, unsigned i, bool cond)
 			set_st(f, 0, &x87_indefinite);
 		return;
 	}
-	f->fsw &= (uint16_t)~FSW_C1;
 	if (cond) {
 		struct soft_x87_reg v = *st(f, i);
 
@@ -382,6 +390,7 @@ void x87__fcmov(struct soft_fpu *f, unsigned i, bool cond)
 
 void x87__ffree(struct soft_fpu *f, unsigned i, bool do_pop)
 {
+	f->fsw &= (uint16_t)~FSW_C1;
 	f->ftw &= (uint8_t)~(1u << soft_fpu__phys(f, i));
 	if (do_pop)
 		pop(f);
@@ -415,7 +424,9 @@ void x87__fldcw(struct soft_fpu *f, uint16_t cw)
 		f->fsw &= (uint16_t)~(FSW_ES | FSW_B);
 }
 
+/* Like every MMX instruction, EMMS also resets TOP. */
 void x87__emms(struct soft_fpu *f)
 {
+	soft_fpu__set_top(f, 0);
 	f->ftw = 0;
 }

@@ -9,6 +9,7 @@
 #define MSR_PLATFORM_ID      0x17
 #define MSR_APIC_BASE        0x1b
 #define MSR_FEATURE_CONTROL  0x3a
+#define MSR_TSC_ADJUST       0x3b
 #define MSR_UCODE_REV        0x8b
 #define MSR_MTRRCAP          0xfe
 #define MSR_ARCH_CAPABILITIES 0x10a
@@ -62,6 +63,9 @@ int soft_msr__read(struct soft_cpu *cpu, uint32_t idx, uint64_t *val)
 		*val = cpu->lapic ? lapic__get_base(cpu->lapic) : cpu->apic_base;
 		break;
 	case MSR_FEATURE_CONTROL: *val = 1; break;   /* locked, VMX off */
+	case MSR_TSC_ADJUST:
+		*val = cpu->sys ? (uint64_t)((struct soft_sys_cpu *)cpu->sys)->tsc_adjust : 0;
+		break;
 	case MSR_UCODE_REV: *val = 0; break;
 	case MSR_MTRRCAP: *val = 0; break;           /* no variable/fixed ranges, no WC */
 	case MSR_ARCH_CAPABILITIES: *val = ARCH_CAP_VALUE; break;
@@ -94,8 +98,18 @@ int soft_msr__write(struct soft_cpu *cpu, uint32_t idx, uint64_t v)
 {
 	switch (idx) {
 	case MSR_TSC:
-		cpu->tsc_offset += v - soft_sys__tsc(cpu);
+	case MSR_TSC_ADJUST: {
+		/* SDM 17.17.3: a TSC write moves TSC_ADJUST by the same delta,
+		 * a TSC_ADJUST write moves the TSC */
+		struct soft_sys_cpu *sc = cpu->sys;
+		int64_t delta = idx == MSR_TSC ? (int64_t)(v - soft_sys__tsc(cpu)) :
+			(int64_t)(v - (uint64_t)(sc ? sc->tsc_adjust : 0));
+
+		cpu->tsc_offset += (uint64_t)delta;
+		if (sc)
+			sc->tsc_adjust += delta;
 		break;
+	}
 	case MSR_APIC_BASE:
 		if (cpu->lapic && lapic__set_base(cpu->lapic, v))
 			return -1;

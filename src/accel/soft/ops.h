@@ -59,6 +59,136 @@ static inline uint64_t lazy_cf(struct soft_cpu *cpu)
 void *soft_mem_host(struct soft_cpu *cpu, unsigned seg, uint64_t off, unsigned len,
 		    unsigned kind, int *ret);
 
+/* Jcc/SETcc/CMOVcc condition: the common lazy cases inline. */
+static inline bool cond_fast(struct soft_cpu *cpu, unsigned cc)
+{
+	unsigned op = cpu->cc_op >> 2, sz = cpu->cc_op & 3;
+	unsigned sh = 64 - (8u << sz);
+	uint64_t a = cpu->cc_src1 << sh, b = cpu->cc_src2 << sh, res = cpu->cc_res << sh;
+	bool r;
+
+	/* operands shifted to the top: unsigned and signed compares work on
+	 * any size without masking */
+	if (op == SOFT_CC_SUB) {
+		switch (cc >> 1) {
+		case 1: r = a < b; break;
+		case 2: r = a == b; break;
+		case 3: r = a <= b; break;
+		case 4: r = (int64_t)res < 0; break;
+		case 6: r = (int64_t)a < (int64_t)b; break;
+		case 7: r = (int64_t)a <= (int64_t)b; break;
+		default: return soft_flags__cond(cpu, cc);
+		}
+		return r ^ (cc & 1);
+	}
+	if (op != SOFT_CC_EAGER) {
+		switch (cc >> 1) {
+		case 2: r = res == 0; break;
+		case 4: r = (int64_t)res < 0; break;
+		default: return soft_flags__cond(cpu, cc);
+		}
+		return r ^ (cc & 1);
+	}
+	return soft_flags__cond(cpu, cc);
+}
+
+/* ---- inline fast paths for handlers ---------------------------------- */
+
+/* TLB entry for an access of len bytes at linear la that stays in its
+ * page, if the fast path may take it (NULL otherwise). */
+static inline struct soft_tlb_entry *tlb_hit(struct soft_cpu *cpu, uint64_t la, unsigned len,
+					     bool write)
+{
+	struct soft_tlb_entry *e = &cpu->tlb[cpu->mmu_idx][(la >> 12) & (SOFT_TLB_SIZE - 1)];
+
+	if (likely((write ? e->tag_w : e->tag_r) == (la & SOFT_PAGE_MASK) &&
+		   (la & 0xfff) <= 4096 - len))
+		return e;
+	return NULL;
+}
+
+static inline uint64_t load_n(const void *p, unsigned len)
+{
+	switch (len) {
+	case 1: return *(const uint8_t *)p;
+	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+static inline void store_n(void *p, uint64_t v, unsigned len)
+{
+	switch (len) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); break; }
+	case 4: { uint32_t w = (uint32_t)v; memcpy(p, &w, 4); break; }
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+/* 1/2/4/8-byte data accesses (64-bit mode fast path, else the full API). */
+static inline int mem_rd(struct soft_cpu *cpu, unsigned seg, uint64_t off, uint64_t *v, unsigned len)
+{
+	if (likely(cpu->lm64)) {
+		uint64_t la = seg >= SOFT_FS ? cpu->seg[seg].base + off : off;
+		struct soft_tlb_entry *e = tlb_hit(cpu, la, len, false);
+
+		if (likely(e)) {
+			*v = load_n((void *)(e->addend + la), len);
+			return SOFT_OK;
+		}
+	}
+	*v = 0;
+	return soft_mem_read(cpu, seg, off, v, len);
+}
+
+static inline int mem_wr(struct soft_cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned len)
+{
+	if (likely(cpu->lm64)) {
+		uint64_t la = seg >= SOFT_FS ? cpu->seg[seg].base + off : off;
+		struct soft_tlb_entry *e = tlb_hit(cpu, la, len, true);
+
+		if (likely(e) && !atomic_load_explicit(&cpu->svm->code_present[e->ram_page],
+						       memory_order_relaxed)) {
+			store_n((void *)(e->addend + la), v, len);
+			return SOFT_OK;
+		}
+	}
+	return soft_mem_write(cpu, seg, off, &v, len);
+}
+
+/* Operand n of its own size: register, immediate or memory. */
+static inline int opnd_rd(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, uint64_t *v)
+{
+	const struct soft_operand *o = &in->op[n];
+
+	if (likely(o->kind == SOFT_OPK_REG && o->rclass == SOFT_RC_GPR)) {
+		*v = soft_gpr_read(cpu, o);
+		return SOFT_OK;
+	}
+	if (o->kind == SOFT_OPK_IMM) {
+		*v = in->imm;
+		return SOFT_OK;
+	}
+	if (o->kind == SOFT_OPK_MEM && o->size <= 8)
+		return mem_rd(cpu, in->mem.seg, soft_ea(cpu, in), v, o->size);
+	return soft_op_read(cpu, in, n, v);
+}
+
+static inline int opnd_wr(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, uint64_t v)
+{
+	const struct soft_operand *o = &in->op[n];
+
+	if (likely(o->kind == SOFT_OPK_REG && o->rclass == SOFT_RC_GPR)) {
+		soft_gpr_write(cpu, o, v);
+		return SOFT_OK;
+	}
+	if (o->kind == SOFT_OPK_MEM && o->size <= 8)
+		return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), v, o->size);
+	return soft_op_write(cpu, in, n, v);
+}
+
 /* registration, one per ops_*.c */
 void soft_ops_alu__register(struct soft_vm *svm);
 void soft_ops_mov__register(struct soft_vm *svm);
@@ -69,6 +199,7 @@ void soft_ops_bit__register(struct soft_vm *svm);
 
 /* decode.c */
 #define CODE_HASH_BITS 12
+#define CODE_MAP_CROSS 0x8000u
 #define CODE_MAX_PAGES 16384   /* then flush everything (QEMU-style) */
 
 struct soft_code_page {
@@ -78,7 +209,8 @@ struct soft_code_page {
 	unsigned gen;
 	uint32_t n, cap;
 	struct soft_insn *insns;
-	uint16_t map[4096];    /* offset -> index + 1 into insns, 0 = not decoded */
+	uint16_t map[4096];    /* offset -> index + 1 into insns, 0 = not decoded,
+				* | CODE_MAP_CROSS for a page-crossing instruction */
 };
 
 struct soft_code_cache {
@@ -86,7 +218,8 @@ struct soft_code_cache {
 	unsigned nr_pages;
 	ZydisDecoder dec[3];
 	/* run-loop fast path: the page RIP is in */
-	struct soft_code_page *cur;
+	struct soft_code_page *cur;   /* never NULL: `empty` when there is none */
+	struct soft_code_page *empty; /* all-zero map: every lookup misses */
 	uint64_t cur_la;       /* linear page address of cur, 1 = none */
 	struct soft_insn scratch;
 };

@@ -7,7 +7,7 @@
 
 enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
 
-static inline uint64_t alu_compute(struct soft_cpu *cpu, enum alu_op op, unsigned size,
+static inline __attribute__((always_inline)) uint64_t alu_compute(struct soft_cpu *cpu, enum alu_op op, unsigned size,
 				   uint64_t a, uint64_t b, uint64_t cin)
 {
 	uint64_t res;
@@ -59,7 +59,7 @@ static inline uint64_t alu_compute(struct soft_cpu *cpu, enum alu_op op, unsigne
 						      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)); \
 	} while (0)
 
-static inline int alu_binop(struct soft_cpu *cpu, const struct soft_insn *in, enum alu_op op)
+static inline __attribute__((always_inline)) int alu_binop(struct soft_cpu *cpu, const struct soft_insn *in, enum alu_op op)
 {
 	const struct soft_operand *d = &in->op[0];
 	unsigned size = d->size;
@@ -71,7 +71,7 @@ static inline int alu_binop(struct soft_cpu *cpu, const struct soft_insn *in, en
 		b = soft_gpr_read(cpu, &in->op[1]);
 	else if (in->op[1].kind == SOFT_OPK_IMM)
 		b = in->imm & mask;
-	else if ((r = soft_op_read(cpu, in, 1, &b)))
+	else if ((r = opnd_rd(cpu, in, 1, &b)))
 		return r;
 	if (op == ALU_ADC || op == ALU_SBB)
 		cin = lazy_cf(cpu);
@@ -97,8 +97,7 @@ static inline int alu_binop(struct soft_cpu *cpu, const struct soft_insn *in, en
 			return SOFT_OK;
 		}
 	}
-	a = 0;
-	if ((r = soft_mem_read(cpu, in->mem.seg, soft_ea(cpu, in), &a, size)))
+	if ((r = mem_rd(cpu, in->mem.seg, soft_ea(cpu, in), &a, size)))
 		return r;
 	if (op == ALU_CMP || op == ALU_TEST) {
 		alu_compute(cpu, op, size, a, b, cin);
@@ -108,7 +107,7 @@ static inline int alu_binop(struct soft_cpu *cpu, const struct soft_insn *in, en
 		uint64_t save[4] = { cpu->cc_op, cpu->cc_src1, cpu->cc_src2, cpu->cc_res };
 
 		res = alu_compute(cpu, op, size, a, b, cin);
-		r = soft_mem_write(cpu, in->mem.seg, soft_ea(cpu, in), &res, size);
+		r = mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), res, size);
 		if (r) {
 			/* faulting store: flags unchanged */
 			cpu->cc_op = (uint32_t)save[0];
@@ -134,7 +133,7 @@ ALU_HANDLER(op_test, ALU_TEST)
 
 enum un_op { UN_INC, UN_DEC, UN_NEG, UN_NOT };
 
-static inline uint64_t un_compute(struct soft_cpu *cpu, enum un_op op, unsigned size,
+static inline __attribute__((always_inline)) uint64_t un_compute(struct soft_cpu *cpu, enum un_op op, unsigned size,
 				  uint64_t a, uint64_t cf)
 {
 	uint64_t res;
@@ -159,7 +158,7 @@ static inline uint64_t un_compute(struct soft_cpu *cpu, enum un_op op, unsigned 
 	return res & soft_size_mask(size);
 }
 
-static inline int unop(struct soft_cpu *cpu, const struct soft_insn *in, enum un_op op)
+static inline __attribute__((always_inline)) int unop(struct soft_cpu *cpu, const struct soft_insn *in, enum un_op op)
 {
 	const struct soft_operand *d = &in->op[0];
 	unsigned size = d->size;
@@ -186,14 +185,13 @@ static inline int unop(struct soft_cpu *cpu, const struct soft_insn *in, enum un
 			return SOFT_OK;
 		}
 	}
-	a = 0;
-	if ((r = soft_mem_read(cpu, in->mem.seg, soft_ea(cpu, in), &a, size)))
+	if ((r = mem_rd(cpu, in->mem.seg, soft_ea(cpu, in), &a, size)))
 		return r;
 	{
 		uint64_t save[4] = { cpu->cc_op, cpu->cc_src1, cpu->cc_src2, cpu->cc_res };
 
 		res = un_compute(cpu, op, size, a, cf);
-		r = soft_mem_write(cpu, in->mem.seg, soft_ea(cpu, in), &res, size);
+		r = mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), res, size);
 		if (r) {
 			cpu->cc_op = (uint32_t)save[0];
 			cpu->cc_src1 = save[1];
@@ -210,29 +208,17 @@ static int op_neg(struct soft_cpu *cpu, const struct soft_insn *in) { return uno
 static int op_not(struct soft_cpu *cpu, const struct soft_insn *in) { return unop(cpu, in, UN_NOT); }
 
 /* MUL/IMUL flags: CF = OF = "high half significant"; SF/ZF/PF from the
- * low half, AF cleared (architecturally undefined). */
-static void mul_flags(struct soft_cpu *cpu, unsigned size, uint64_t lo, bool ovf)
+ * low half, AF cleared (architecturally undefined).  Lazy, like a shift. */
+static inline void mul_flags(struct soft_cpu *cpu, unsigned size, uint64_t lo, bool ovf)
 {
-	uint64_t m = soft_size_mask(size);
-	uint64_t f = 0;
-
-	lo &= m;
-	if (ovf)
-		f |= SOFT_FL_CF | SOFT_FL_OF;
-	if (!lo)
-		f |= SOFT_FL_ZF;
-	if (lo >> (size * 8 - 1))
-		f |= SOFT_FL_SF;
-	if (!__builtin_parityll(lo & 0xff))
-		f |= SOFT_FL_PF;
-	set_arith_flags(cpu, f);
+	set_cc(cpu, SOFT_CC_SHIFT, size, 0, ovf ? (SOFT_FL_CF | SOFT_FL_OF) : 0, lo);
 }
 
 static int op_mul(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned size = in->op[0].size;
 	uint64_t src, a = cpu->gpr[SOFT_RAX];
-	int r = soft_op_read(cpu, in, 0, &src);
+	int r = opnd_rd(cpu, in, 0, &src);
 
 	if (r)
 		return r;
@@ -277,7 +263,7 @@ static int op_imul(struct soft_cpu *cpu, const struct soft_insn *in)
 	if (in->nops == 1) {
 		int64_t a = sign_extend(cpu->gpr[SOFT_RAX], size);
 
-		if ((r = soft_op_read(cpu, in, 0, &s1)))
+		if ((r = opnd_rd(cpu, in, 0, &s1)))
 			return r;
 		if (size == 8) {
 			__int128 p = (__int128)a * (int64_t)s1;
@@ -299,10 +285,10 @@ static int op_imul(struct soft_cpu *cpu, const struct soft_insn *in)
 		return SOFT_OK;
 	}
 	if (in->nops == 2) {
-		if ((r = soft_op_read(cpu, in, 0, &s1)) || (r = soft_op_read(cpu, in, 1, &s2)))
+		if ((r = opnd_rd(cpu, in, 0, &s1)) || (r = opnd_rd(cpu, in, 1, &s2)))
 			return r;
 	} else {
-		if ((r = soft_op_read(cpu, in, 1, &s1)))
+		if ((r = opnd_rd(cpu, in, 1, &s1)))
 			return r;
 		s2 = in->imm;
 	}
@@ -312,7 +298,7 @@ static int op_imul(struct soft_cpu *cpu, const struct soft_insn *in)
 		bool ovf = p != (__int128)sign_extend((uint64_t)p, size);
 
 		mul_flags(cpu, size, (uint64_t)p, ovf);
-		return soft_op_write(cpu, in, 0, (uint64_t)p);
+		return opnd_wr(cpu, in, 0, (uint64_t)p);
 	}
 }
 
@@ -320,7 +306,7 @@ static int op_div(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned size = in->op[0].size;
 	uint64_t d;
-	int r = soft_op_read(cpu, in, 0, &d);
+	int r = opnd_rd(cpu, in, 0, &d);
 
 	if (r)
 		return r;
@@ -364,7 +350,7 @@ static int op_idiv(struct soft_cpu *cpu, const struct soft_insn *in)
 	unsigned size = in->op[0].size;
 	uint64_t dv;
 	int64_t d;
-	int r = soft_op_read(cpu, in, 0, &dv);
+	int r = opnd_rd(cpu, in, 0, &dv);
 
 	if (r)
 		return r;

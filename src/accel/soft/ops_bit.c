@@ -11,7 +11,7 @@ static int read_dst(struct soft_cpu *cpu, const struct soft_insn *in, uint64_t *
 		*v = soft_gpr_read(cpu, &in->op[0]);
 		return SOFT_OK;
 	}
-	return soft_op_read(cpu, in, 0, v);
+	return opnd_rd(cpu, in, 0, v);
 }
 
 static unsigned shift_count(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
@@ -35,7 +35,7 @@ static int shift_common(struct soft_cpu *cpu, const struct soft_insn *in, unsign
 	a &= m;
 	if (!cnt) {
 		/* no flag change; a 32-bit register destination is still written */
-		return in->op[0].kind == SOFT_OPK_REG ? soft_op_write(cpu, in, 0, a) : SOFT_OK;
+		return in->op[0].kind == SOFT_OPK_REG ? opnd_wr(cpu, in, 0, a) : SOFT_OK;
 	}
 	switch (op) {
 	case 4:
@@ -96,13 +96,13 @@ static int shift_common(struct soft_cpu *cpu, const struct soft_insn *in, unsign
 			else
 				of = ((res & sign) != 0) ^ ((res >> (bits - 2)) & 1);
 		}
-		if ((r = soft_op_write(cpu, in, 0, res)))
+		if ((r = opnd_wr(cpu, in, 0, res)))
 			return r;
 		set_arith_flags(cpu, f | (c ? SOFT_FL_CF : 0) | (of ? SOFT_FL_OF : 0));
 		return SOFT_OK;
 	}
 	}
-	if ((r = soft_op_write(cpu, in, 0, res)))
+	if ((r = opnd_wr(cpu, in, 0, res)))
 		return r;
 	set_cc(cpu, SOFT_CC_SHIFT, size, a, cf | (of ? SOFT_FL_OF : 0), res);
 	return SOFT_OK;
@@ -128,7 +128,7 @@ static int dshift(struct soft_cpu *cpu, const struct soft_insn *in, bool left)
 		return r;
 	a &= m;
 	if (!cnt)
-		return in->op[0].kind == SOFT_OPK_REG ? soft_op_write(cpu, in, 0, a) : SOFT_OK;
+		return in->op[0].kind == SOFT_OPK_REG ? opnd_wr(cpu, in, 0, a) : SOFT_OK;
 	if (size == 2 && cnt > 16) {
 		/* undefined; behave like a 32-bit shift of b:a (what Intel does) */
 		uint64_t wide = left ? (a << 16) | b : (b << 16) | a;
@@ -148,7 +148,7 @@ static int dshift(struct soft_cpu *cpu, const struct soft_insn *in, bool left)
 	if (left && cnt == bits)
 		res = b;
 	of = ((res ^ a) & sign) != 0;
-	if ((r = soft_op_write(cpu, in, 0, res)))
+	if ((r = opnd_wr(cpu, in, 0, res)))
 		return r;
 	set_cc(cpu, SOFT_CC_SHIFT, size, a, cf | (of ? SOFT_FL_OF : 0), res);
 	return SOFT_OK;
@@ -226,7 +226,7 @@ static int bitscan(struct soft_cpu *cpu, const struct soft_insn *in, bool revers
 {
 	unsigned size = in->op[0].size;
 	uint64_t v;
-	int r = soft_op_read(cpu, in, 1, &v);
+	int r = opnd_rd(cpu, in, 1, &v);
 	uint64_t f;
 
 	if (r)
@@ -249,7 +249,7 @@ static int op_bsr(struct soft_cpu *cpu, const struct soft_insn *in) { return bit
 static int op_popcnt(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t v;
-	int r = soft_op_read(cpu, in, 1, &v);
+	int r = opnd_rd(cpu, in, 1, &v);
 
 	if (r)
 		return r;

@@ -4,7 +4,7 @@
 
 static int op_jcc(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	if (soft_flags__cond(cpu, in->opcode & 15))
+	if (cond_fast(cpu, in->opcode & 15))
 		return soft_branch(cpu, cpu->next_rip + in->imm, in->opsize);
 	return SOFT_OK;
 }
@@ -15,7 +15,7 @@ static int target_of(struct soft_cpu *cpu, const struct soft_insn *in, uint64_t 
 		*t = cpu->next_rip + in->imm;
 		return SOFT_OK;
 	}
-	return soft_op_read(cpu, in, 0, t);
+	return opnd_rd(cpu, in, 0, t);
 }
 
 static int op_jmp(struct soft_cpu *cpu, const struct soft_insn *in)

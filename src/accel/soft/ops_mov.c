@@ -12,19 +12,19 @@ static int op_mov(struct soft_cpu *cpu, const struct soft_insn *in)
 		v = soft_gpr_read(cpu, &in->op[1]);
 	else if (in->op[1].kind == SOFT_OPK_IMM)
 		v = in->imm;
-	else if ((r = soft_op_read(cpu, in, 1, &v)))
+	else if ((r = opnd_rd(cpu, in, 1, &v)))
 		return r;
 	if (likely(in->op[0].kind == SOFT_OPK_REG)) {
 		soft_gpr_write(cpu, &in->op[0], v);
 		return SOFT_OK;
 	}
-	return soft_op_write(cpu, in, 0, v);
+	return opnd_wr(cpu, in, 0, v);
 }
 
 static int op_movzx(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t v;
-	int r = soft_op_read(cpu, in, 1, &v);
+	int r = opnd_rd(cpu, in, 1, &v);
 
 	if (r)
 		return r;
@@ -35,7 +35,7 @@ static int op_movzx(struct soft_cpu *cpu, const struct soft_insn *in)
 static int op_movsx(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t v;
-	int r = soft_op_read(cpu, in, 1, &v);
+	int r = opnd_rd(cpu, in, 1, &v);
 
 	if (r)
 		return r;
@@ -225,11 +225,11 @@ static int op_xadd(struct soft_cpu *cpu, const struct soft_insn *in)
 static int op_cmovcc(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t v;
-	int r = soft_op_read(cpu, in, 1, &v);   /* the source is read (and may fault) either way */
+	int r = opnd_rd(cpu, in, 1, &v);   /* the source is read (and may fault) either way */
 
 	if (r)
 		return r;
-	if (soft_flags__cond(cpu, in->opcode & 15))
+	if (cond_fast(cpu, in->opcode & 15))
 		soft_gpr_write(cpu, &in->op[0], v);
 	else if (in->op[0].size == 4)
 		soft_gpr_write(cpu, &in->op[0], soft_gpr_read(cpu, &in->op[0]));
@@ -238,7 +238,7 @@ static int op_cmovcc(struct soft_cpu *cpu, const struct soft_insn *in)
 
 static int op_setcc(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return soft_op_write(cpu, in, 0, soft_flags__cond(cpu, in->opcode & 15));
+	return opnd_wr(cpu, in, 0, cond_fast(cpu, in->opcode & 15));
 }
 
 static int op_cbw(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -267,7 +267,7 @@ static int op_push(struct soft_cpu *cpu, const struct soft_insn *in)
 		v = soft_gpr_read(cpu, &in->op[0]);
 	else if (in->op[0].kind == SOFT_OPK_IMM)
 		v = in->imm;
-	else if ((r = soft_op_read(cpu, in, 0, &v)))
+	else if ((r = opnd_rd(cpu, in, 0, &v)))
 		return r;
 	return soft_push(cpu, v, in->opsize);
 }
@@ -284,7 +284,7 @@ static int op_pop(struct soft_cpu *cpu, const struct soft_insn *in)
 		return SOFT_OK;
 	}
 	/* POP m: the address uses the incremented RSP; on a fault RSP reverts */
-	r = soft_op_write(cpu, in, 0, v);
+	r = opnd_wr(cpu, in, 0, v);
 	if (r)
 		cpu->gpr[SOFT_RSP] = sp;
 	return r;
@@ -364,13 +364,13 @@ static int op_movbe(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t v;
 	unsigned size = in->op[0].size;
-	int r = soft_op_read(cpu, in, 1, &v);
+	int r = opnd_rd(cpu, in, 1, &v);
 
 	if (r)
 		return r;
 	v = size == 8 ? __builtin_bswap64(v) : size == 4 ? __builtin_bswap32((uint32_t)v) :
 			__builtin_bswap16((uint16_t)v);
-	return soft_op_write(cpu, in, 0, v);
+	return opnd_wr(cpu, in, 0, v);
 }
 
 void soft_ops_mov__register(struct soft_vm *svm)

@@ -39,6 +39,7 @@ struct soft_sys_cpu {
 	atomic_int sipi_vector;   /* -1: none */
 	bool shutdown;            /* triple fault: never runs again */
 	atomic_bool leave;        /* make soft_exec__run return (kick) */
+	int64_t tsc_adjust;       /* IA32_TSC_ADJUST */
 	/* nested-exception bookkeeping while delivering (except.c) */
 	int delivering;           /* vector being delivered, -1 none */
 };

@@ -209,11 +209,11 @@ int soft_sys__check_interrupts(struct soft_cpu *cpu)
 			return ret;
 		}
 	}
-	if (!(cpu->rflags & SOFT_FL_IF))
+	/* the lock-free peek first: this runs on every mode change too */
+	if (!(cpu->rflags & SOFT_FL_IF) || lapic__pending_vector(cpu->lapic) < 0)
 		return SOFT_OK;
 	if (cpu->int_shadow) {
-		if (lapic__pending_vector(cpu->lapic) >= 0)
-			soft_cpu__kick(cpu);
+		soft_cpu__kick(cpu);
 		return SOFT_OK;
 	}
 	v = lapic__accept(cpu->lapic);

@@ -21,4 +21,17 @@ int disk_config__parse(const char *arg, struct disk_config *out);
 int virtio_blk__create(struct vm *vm, const struct disk_config *cfg);
 int virtio_rng__create(struct vm *vm);
 
+/* virtio-net (net.c) over a backend from src/net (--net). */
+struct net_config;
+struct net_backend;
+struct virtio_dev;
+int virtio_net__create(struct vm *vm, const struct net_config *cfg);
+/* An unregistered device over an open backend (tests); free() closes nb. */
+struct virtio_dev *virtio_net__new(struct vm *vm, const unsigned char mac[6],
+				   struct net_backend *nb);
+void virtio_net__free(struct virtio_dev *dev);
+
+/* virtio-console (console.c): hvc0 on in_fd/out_fd (--console virtio). */
+int virtio_console__create(struct vm *vm, int in_fd, int out_fd);
+
 #endif

@@ -14,6 +14,9 @@ void guest_entry(uint64_t zero_page)
 		guest_boot_params = (uint8_t *)(uintptr_t)zero_page;
 	serial_init();
 	idt_init();
+	/* Firmware (or a previous boot) may have left the 8259s unmasked with
+	 * the PIT running: mask them so only what a guest sets up arrives. */
+	pic_disable();
 	ret = main();
 	if (ret == 0)
 		pass();
