@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,9 @@ int cmd_run(int argc, char **argv)
 	struct vm *vm;
 	int ret;
 
+	/* A console reader that went away (vireo run | head) must not kill
+	 * the VM: the UART sees EPIPE and drops output instead. */
+	signal(SIGPIPE, SIG_IGN);
 	ret = parse_args(argc, argv, &cfg);
 	if (ret)
 		return ret > 0 ? 0 : VM_EXIT_ERROR;

@@ -195,3 +195,13 @@ Test(virtqueue, event_idx_suppresses_interrupts, .init = setup, .fini = teardown
 	cr_expect_not(virtq__enable_kicks(vq));
 	cr_expect_eq(*(uint16_t *)(vm.ram + USED + 4 + 8 * QSZ), 3);
 }
+
+Test(virtqueue, broken_device_asks_for_no_more_work, .init = setup, .fini = teardown)
+{
+	set_desc(0, BUF, 16, 1, 0);
+	set_desc(1, BUF, 16, 1, 1);  /* self loop */
+	make_avail(1);
+	cr_expect_eq(virtq__pop(vq, &elem), -EINVAL);
+	/* A handler loops "while (enable_kicks)": it must stop now. */
+	cr_expect_not(virtq__enable_kicks(vq));
+}

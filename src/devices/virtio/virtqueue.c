@@ -201,7 +201,9 @@ void virtq__push(struct virtqueue *vq, const struct virtq_elem *e, uint32_t writ
 
 bool virtq__enable_kicks(struct virtqueue *vq)
 {
-	if (!vq->enabled)
+	/* A broken device must not report "more work": the entries that broke
+	 * it are still in the ring and the caller would spin on them. */
+	if (!vq->enabled || vq->dev->broken)
 		return false;
 	if (has_feature(vq, VIRTIO_F_RING_EVENT_IDX))
 		atomic_store_explicit((_Atomic uint16_t *)avail_event(vq), vq->last_avail,
