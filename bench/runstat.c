@@ -1,6 +1,9 @@
 /* runstat: run a command, report wall time to its first stdout byte, total
  * wall time, exit status and peak RSS (of the command itself, via wait4).
- * Output, one line: first_byte_ms=.. total_ms=.. status=.. maxrss_kib=..
+ * With -b BEGIN -e END it also reports the time between the first
+ * appearance of the two marker strings in the command's stdout (span_ms),
+ * which times a stretch of guest work without the boot around it.
+ * Output, one line: first_byte_ms=.. total_ms=.. span_ms=.. status=.. maxrss_kib=..
  * The command's stdout is drained (and echoed to stderr with -v). */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,17 +27,30 @@ static double now_ms(void)
 int main(int argc, char **argv)
 {
 	int fds[2], status, verbose = 0, argi = 1;
-	double t0, first = -1, end;
+	double t0, first = -1, end, t_begin = -1, t_end = -1;
+	const char *mbegin = NULL, *mend = NULL;
+	char window[8192];
+	size_t wlen = 0;
 	struct rusage ru;
 	char buf[4096];
 	pid_t pid;
 
-	if (argc > 1 && !strcmp(argv[1], "-v")) {
-		verbose = 1;
-		argi++;
+	while (argi < argc && argv[argi][0] == '-') {
+		if (!strcmp(argv[argi], "-v")) {
+			verbose = 1;
+			argi++;
+		} else if (!strcmp(argv[argi], "-b") && argi + 1 < argc) {
+			mbegin = argv[argi + 1];
+			argi += 2;
+		} else if (!strcmp(argv[argi], "-e") && argi + 1 < argc) {
+			mend = argv[argi + 1];
+			argi += 2;
+		} else {
+			break;
+		}
 	}
 	if (argi >= argc) {
-		fprintf(stderr, "usage: runstat [-v] command [args...]\n");
+		fprintf(stderr, "usage: runstat [-v] [-b BEGIN -e END] command [args...]\n");
 		return 2;
 	}
 	if (pipe(fds))
@@ -60,14 +76,29 @@ int main(int argc, char **argv)
 			break;
 		if (first < 0)
 			first = now_ms();
+		if (mbegin || mend) {
+			/* Keep a sliding window so markers split across reads match. */
+			size_t keep = wlen > 256 ? 256 : wlen;
+			memmove(window, window + wlen - keep, keep);
+			wlen = keep;
+			memcpy(window + wlen, buf, (size_t)n < sizeof(window) - wlen - 1 ?
+			       (size_t)n : sizeof(window) - wlen - 1);
+			wlen += (size_t)n < sizeof(window) - wlen - 1 ? (size_t)n : sizeof(window) - wlen - 1;
+			window[wlen] = '\0';
+			if (mbegin && t_begin < 0 && strstr(window, mbegin))
+				t_begin = now_ms();
+			if (mend && t_begin >= 0 && t_end < 0 && strstr(window, mend))
+				t_end = now_ms();
+		}
 		if (verbose)
 			fwrite(buf, 1, (size_t)n, stderr);
 	}
 	if (wait4(pid, &status, 0, &ru) < 0)
 		return 2;
 	end = now_ms();
-	printf("first_byte_ms=%.1f total_ms=%.1f status=%d maxrss_kib=%ld\n",
+	printf("first_byte_ms=%.1f total_ms=%.1f span_ms=%.1f status=%d maxrss_kib=%ld\n",
 	       first < 0 ? -1.0 : first - t0, end - t0,
+	       t_begin >= 0 && t_end >= 0 ? t_end - t_begin : -1.0,
 	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss);
 	return 0;
 }

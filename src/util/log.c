@@ -1,5 +1,6 @@
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,10 @@ static void vlog(enum log_level level, const char *fmt, va_list ap)
 	fprintf(stderr, "vireo: %s: %s\n", prefix[level], buf);
 }
 
+/* Logging never changes errno, so callers can log and then return -errno. */
 void log_msg(enum log_level level, const char *fmt, ...)
 {
+	int saved = errno;
 	va_list ap;
 
 	if (level > current_level)
@@ -42,6 +45,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(level, fmt, ap);
 	va_end(ap);
+	errno = saved;
 }
 
 void die(const char *fmt, ...)

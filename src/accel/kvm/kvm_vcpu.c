@@ -118,22 +118,25 @@ int kvm__setup_msrs(struct vcpu *vcpu)
 		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB },
 	};
 	const size_t n = sizeof(init) / sizeof(init[0]);
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[sizeof(init) / sizeof(init[0])];
-	} msrs;
+	struct kvm_msrs *msrs;
 	int ret;
 
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = n;
+	/* kvm_msrs ends in a flexible array: allocate it with its entries. */
+	msrs = calloc(1, sizeof(*msrs) + n * sizeof(msrs->entries[0]));
+	if (!msrs)
+		return -ENOMEM;
+	msrs->nmsrs = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
-		msrs.e[i].index = init[i].index;
-		msrs.e[i].data = init[i].value;
+		msrs->entries[i].index = init[i].index;
+		msrs->entries[i].data = init[i].value;
 	}
-	ret = ioctl(kv->fd, KVM_SET_MSRS, &msrs);
+	ret = ioctl(kv->fd, KVM_SET_MSRS, msrs);
+	if (ret < 0)
+		ret = -errno;
+	free(msrs);
 	if (ret < 0) {
-		pr_err("KVM_SET_MSRS: %s", strerror(errno));
-		return -errno;
+		pr_err("KVM_SET_MSRS: %s", strerror(-ret));
+		return ret;
 	}
 	if ((size_t)ret != n)
 		pr_debug("vCPU %d: KVM accepted %d of %zu boot MSRs", vcpu->id, ret, n);
