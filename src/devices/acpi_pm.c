@@ -19,10 +19,16 @@
 #define PM_TMR        8
 
 #define STS_TMR       0x0001
+#define STS_GBL       0x0020
 #define STS_PWRBTN    0x0100
+#define STS_SLPBTN    0x0200
+#define STS_RTC       0x0400
 #define STS_WAK       0x8000
-#define STS_MASK      (STS_TMR | STS_PWRBTN | STS_WAK)
-#define EN_MASK       (STS_TMR | STS_PWRBTN)
+#define STS_MASK      (STS_TMR | STS_GBL | STS_PWRBTN | STS_SLPBTN | STS_RTC | STS_WAK)
+/* Every architected enable bit is storage, as on hardware: ACPICA enables
+ * the global lock and RTC events and reads the bits back.  Only the timer
+ * and power button ever raise their status bits here. */
+#define EN_MASK       (STS_TMR | STS_GBL | STS_PWRBTN | STS_SLPBTN | STS_RTC)
 
 #define CNT_SCI_EN    0x0001
 #define CNT_SLP_TYP_SHIFT 10
