@@ -55,11 +55,11 @@ if readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
 	die "$busybox is dynamically linked; apt-get install busybox-static"
 fi
 
-for f in init modules profile; do
+for f in init modules profile udhcpc.script; do
 	[ -r "$src/$f" ] || die "missing $src/$f"
 done
 # Anything that changes the initramfs content invalidates the stamp.
-inputs_hash=$( (cat "$src/init" "$src/modules" "$src/profile" "${BASH_SOURCE[0]}"
+inputs_hash=$( (cat "$src/init" "$src/modules" "$src/profile" "$src/udhcpc.script" "${BASH_SOURCE[0]}"
 		sha256sum "$busybox" | cut -d' ' -f1) | sha256sum | cut -c1-16)
 
 guest_complete() {
@@ -210,6 +210,10 @@ nmods=${#mod_paths[@]}
 cp "$src/init" "$root/init"
 chmod 0755 "$root/init"
 cp "$src/profile" "$root/etc/profile"
+# udhcpc's hook, at the path Debian's busybox looks for it.
+mkdir -p "$root/etc/udhcpc"
+cp "$src/udhcpc.script" "$root/etc/udhcpc/default.script"
+chmod 0755 "$root/etc/udhcpc/default.script"
 printf '%s\n' "${wanted[@]}" > "$root/etc/modules"
 echo vireo > "$root/etc/hostname"
 printf '127.0.0.1\tlocalhost vireo\n' > "$root/etc/hosts"

@@ -210,7 +210,7 @@ if [ "$want_asan" = 1 ]; then
 	# b_lundef=false: clang's sanitizer runtimes leave symbols undefined.
 	# werror=false: instrumented code draws false-positive warnings from gcc
 	# (-Warray-bounds and friends); warnings are the main build's job.
-	asan_opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=false)
+	asan_opts=("-Db_sanitize=address,undefined" -Db_lundef=false -Dwerror=false)
 	if [ ! -f "$asan/build.ninja" ]; then
 		wipe=()
 		[ -d "$asan/meson-private" ] && wipe=(--wipe)
@@ -227,10 +227,10 @@ if [ "$want_asan" = 1 ]; then
 		[ -n "${VIREO_JOBS:-}" ] && jobs=(-j "$VIREO_JOBS")
 		echo "[test] ninja -C $asan"
 		if ninja -C "$asan" -k 0 "${jobs[@]}"; then
-			run_meson_test "asan: " "$asan" 0 --suite unit "${extra[@]}"
+			run_meson_test "asan: " "$asan" 0 --suite unit --timeout-multiplier 3 "${extra[@]}"
 		else
 			note_failure "asan: build failed (ninja -C $asan), errors above"
-			run_meson_test "asan: " "$asan" 1 --suite unit "${extra[@]}"
+			run_meson_test "asan: " "$asan" 1 --suite unit --timeout-multiplier 3 "${extra[@]}"
 		fi
 	fi
 else

@@ -61,7 +61,8 @@ int net_tap__open(const struct net_config *cfg, struct net_backend **out)
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		fprintf(stderr, "vireo run: --net tap: /dev/net/tun: %s\n", strerror(errno));
+		fprintf(stderr, "vireo run: --net tap: /dev/net/tun: %s%s\n", strerror(errno),
+			errno == EACCES || errno == EPERM ? " (tap needs root or CAP_NET_ADMIN)" : "");
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));

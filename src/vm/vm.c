@@ -18,6 +18,7 @@
 #include "boot/boot.h"
 #include "devices/devices.h"
 #include "devices/virtio/devices.h"
+#include "net/net.h"
 #include "util/log.h"
 #include "vm/platform.h"
 #include "vm/vm.h"

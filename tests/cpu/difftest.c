@@ -1,7 +1,7 @@
 /* difftest: random instruction sequences, host CPU vs software CPU.
  *
  *   difftest [--seed S] [--count N] [--max-insns K] [--index I] [--keep-going]
- *            [--verbose]
+ *            [--verbose] [--dump]
  *
  * Test i of seed S is fully determined by (S, i): `--seed S --index i`
  * replays one failure.  Exit status 0 when every test agreed, 1 otherwise,
@@ -22,13 +22,13 @@ struct opts {
 	unsigned long count;
 	unsigned max_insns;
 	long index;
-	bool keep_going, verbose;
+	bool keep_going, verbose, dump;
 };
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: difftest [--seed S] [--count N] [--max-insns K] [--index I]\n"
-			"                [--keep-going] [--verbose]\n");
+			"                [--keep-going] [--verbose] [--dump]\n");
 	exit(2);
 }
 
@@ -40,6 +40,8 @@ static void parse(int argc, char **argv, struct opts *o)
 
 		if (!strcmp(a, "--keep-going")) {
 			o->keep_going = true;
+		} else if (!strcmp(a, "--dump")) {
+			o->dump = true;
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			o->verbose = true;
 		} else if (i + 1 < argc && !strcmp(a, "--seed")) {
@@ -120,6 +122,9 @@ static bool compare(const struct dt_seq *seq, const struct dt_state *in,
 	same &= ((nat->rflags ^ soft->rflags) & fmask) == 0;
 	same &= !memcmp(nat->xmm, soft->xmm, sizeof(nat->xmm));
 	same &= nat->mxcsr == soft->mxcsr;
+	same &= !memcmp(nat->mm, soft->mm, sizeof(nat->mm));
+	same &= !memcmp(nat->mm_exp, soft->mm_exp, sizeof(nat->mm_exp));
+	same &= nat->ftw == soft->ftw && nat->top == soft->top;
 	same &= !memcmp(nat->mem, soft->mem, DT_SCRATCH_SIZE);
 	if (same || !report)
 		return same;
@@ -149,6 +154,13 @@ static bool compare(const struct dt_seq *seq, const struct dt_state *in,
 		}
 	if (nat->mxcsr != soft->mxcsr)
 		printf("    mxcsr native %#x soft %#x\n", nat->mxcsr, soft->mxcsr);
+	for (int i = 0; i < 8; i++)
+		if (nat->mm[i] != soft->mm[i] || nat->mm_exp[i] != soft->mm_exp[i])
+			printf("    mm%d native %04x:%016" PRIx64 " soft %04x:%016" PRIx64 "\n", i,
+			       nat->mm_exp[i], nat->mm[i], soft->mm_exp[i], soft->mm[i]);
+	if (nat->ftw != soft->ftw || nat->top != soft->top)
+		printf("    x87 tags/TOP native %#x/%u soft %#x/%u\n", nat->ftw, nat->top,
+		       soft->ftw, soft->top);
 	for (unsigned off = 0, shown = 0; off < DT_SCRATCH_SIZE && shown < 8; off++) {
 		if (nat->mem[off] == soft->mem[off])
 			continue;
@@ -188,6 +200,10 @@ int main(int argc, char **argv)
 
 		dt_gen_state(&r, &st_in, base);
 		dt_gen_seq(&r, &seq, base, o.max_insns);
+		if (o.dump) {
+			printf("test %lu:\n", i);
+			disasm(&seq, 0);
+		}
 		dt_native_run(&seq, &st_in, &st_nat);
 		dt_soft_run(&seq, &st_in, &st_soft);
 		ran++;
@@ -201,8 +217,10 @@ int main(int argc, char **argv)
 		if (!o.keep_going)
 			break;
 	}
-	if (o.verbose)
+	if (o.verbose) {
 		dt_gen_report();
+		dt_soft_list_untested(dt_gen_has_template);
+	}
 	printf("difftest: runs ended by vector:");
 	for (int v = 0; v < 33; v++)
 		if (ends[v])

@@ -13,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DT_SCRATCH_VA   0x10000000ull
+#define DT_SCRATCH_VA   UINT64_C(0x10000000)
 #define DT_SCRATCH_SIZE 0x4000u          /* 4 pages: accesses may cross pages */
 #define DT_BASE_OFF     0x1000u          /* the base register points here */
 #define DT_STACK_OFF    0x3000u          /* initial RSP */
-#define DT_CODE_VA      0x10100000ull    /* the sequence starts here */
+#define DT_CODE_VA      UINT64_C(0x10100000)    /* the sequence starts here */
 #define DT_CODE_MAX     0x0f00u          /* bytes of sequence, UD2 included */
 #define DT_STUB_VA      (DT_CODE_VA + 0x1000)  /* native entry stub + its data */
 #define DT_MAX_INSNS    48
@@ -42,6 +42,12 @@ struct dt_state {
 	uint64_t rflags;
 	uint8_t xmm[16][16];
 	uint32_t mxcsr;
+	/* MMX: MMi is physical x87 register i (TOP is 0 after any MMX
+	 * instruction); the exponent word becomes all ones on an MMX write. */
+	uint64_t mm[8];
+	uint16_t mm_exp[8];
+	uint8_t ftw;               /* abridged tag byte */
+	uint8_t top;
 	int vector;                /* exception that ended the run (6: the UD2) */
 	uint8_t mem[DT_SCRATCH_SIZE];
 };
@@ -80,6 +86,7 @@ unsigned dt_gen_pick_base(struct dt_rng *r);
 const char *dt_tmpl_name(unsigned tmpl);
 /* Coverage: how many times each template was emitted; print a summary. */
 void dt_gen_report(void);
+bool dt_gen_has_template(unsigned mnemonic);
 
 /* native.c */
 int dt_native_init(void);
@@ -89,6 +96,8 @@ void dt_native_run(const struct dt_seq *seq, const struct dt_state *in, struct d
 int dt_soft_init(void);
 void dt_soft_exit(void);
 bool dt_soft_implemented(unsigned mnemonic);
+/* Print the soft CPU's handlers that no template exercises. */
+void dt_soft_list_untested(bool (*has_template)(unsigned mnemonic));
 void dt_soft_run(const struct dt_seq *seq, const struct dt_state *in, struct dt_state *out);
 
 #endif

@@ -11,9 +11,12 @@
  * E any GPR or memory, m memory, M memory (size digits required), i
  * immediate of the operand size (imm32 for 64-bit), I full-size immediate,
  * b imm8, c CL, k a GPR just set to a small signed bit offset, L an LEA
- * address (any registers), x XMM, X XMM or memory (16-byte memory aligned
- * for TF_SSE), U XMM or unaligned memory.  Digits after a token give that
- * operand's size in bytes instead of the template's operand size.
+ * address (any registers), x XMM, X XMM or memory (16 bytes unless digits
+ * say otherwise; 16-byte memory aligned for TF_SSE), U XMM or unaligned
+ * memory, y MMX register, Y MMX register or memory (8 bytes).  Digits
+ * after a token give that operand's size in bytes instead of the
+ * template's operand size.  A few accesses use 32-bit addressing (67h) or
+ * straddle the ends of the scratch buffer into unmapped pages (#PF).
  *
  * Flags: `poison` holds the arithmetic flags that are undefined at this
  * point; an instruction that reads a poisoned flag gets a CMP in front of it
@@ -136,6 +139,7 @@ void dt_gen_state(struct dt_rng *r, struct dt_state *st, unsigned base_reg)
 			     (dt_below(r, 2) ? 0x40 : 0);
 	for (int i = 0; i < 16; i++)
 		fill_vector(r, st->xmm[i], 16);
+	fill_vector(r, (uint8_t *)st->mm, sizeof(st->mm));
 	fill_vector(r, st->mem, DT_SCRATCH_SIZE);
 	st->vector = -1;
 }
@@ -296,9 +300,26 @@ bool gen_mem(struct gen *g, ZydisEncoderOperand *op, unsigned size, unsigned ali
 	}
 	if (align > 1 || dt_below(r, 2))
 		disp = align_disp(base_off, disp, align > 1 ? align : size);
+	/* Rarely: straddle the end or the start of the scratch buffer into an
+	 * unmapped page, for #PF and "no partial write" behaviour. */
+	if (!dt_below(r, 60) && op->mem.index == ZYDIS_REGISTER_NONE &&
+	    op->mem.base != ZYDIS_REGISTER_RSP) {
+		int32_t k = (int32_t)(size > 1 ? 1 + dt_below(r, size - 1) : 0);
+
+		disp = dt_below(r, 2) ? (int32_t)(DT_SCRATCH_SIZE - DT_BASE_OFF) - k :
+					-(int32_t)DT_BASE_OFF - k;
+	}
 	if (align > 1 && !dt_below(r, 50))
 		disp += 1 + dt_below(r, align - 1);
 	op->mem.displacement = disp;
+	/* Sometimes a 67h (32-bit) address: the scratch buffer is below 4 GiB
+	 * and RSP-based addresses then use ESP. */
+	if (!dt_below(r, 10)) {
+		op->mem.base = op->mem.base == ZYDIS_REGISTER_RSP ? ZYDIS_REGISTER_ESP :
+			       gen_gpr(g->base, 4);
+		if (op->mem.index != ZYDIS_REGISTER_NONE)
+			op->mem.index = op->mem.index - ZYDIS_REGISTER_RAX + ZYDIS_REGISTER_EAX;
+	}
 	return true;
 }
 
@@ -322,6 +343,10 @@ static bool gen_operand(struct gen *g, const struct tmpl *t, const char **tok,
 	bool sse16;
 
 	(*tok)++;
+	if (kind == 'X' || kind == 'U')
+		size = 16;
+	else if (kind == 'Y')
+		size = 8;
 	if (**tok >= '0' && **tok <= '9')
 		size = (unsigned)strtoul(*tok, (char **)tok, 10);
 	if (**tok == ',')
@@ -332,6 +357,7 @@ static bool gen_operand(struct gen *g, const struct tmpl *t, const char **tok,
 	case 'R': gen_op_reg(op, pick_gpr(g, size, false)); return true;
 	case 'c': gen_op_reg(op, ZYDIS_REGISTER_CL); return true;
 	case 'x': gen_op_reg(op, ZYDIS_REGISTER_XMM0 + dt_below(g->r, 16)); return true;
+	case 'y': gen_op_reg(op, ZYDIS_REGISTER_MM0 + dt_below(g->r, 8)); return true;
 	case 'b': gen_op_imm(op, imm8); return true;
 	case 'i': gen_op_imm(op, imm_of_size(g, size)); return true;
 	case 'I': gen_op_imm(op, (int64_t)dt_edge_value(g->r)); return true;
@@ -347,8 +373,11 @@ static bool gen_operand(struct gen *g, const struct tmpl *t, const char **tok,
 	case 'E':
 	case 'X':
 	case 'U':
+	case 'Y':
 		if (dt_below(g->r, 2)) {
-			if (kind == 'X' || kind == 'U')
+			if (kind == 'Y')
+				gen_op_reg(op, ZYDIS_REGISTER_MM0 + dt_below(g->r, 8));
+			else if (kind == 'X' || kind == 'U')
 				gen_op_reg(op, ZYDIS_REGISTER_XMM0 + dt_below(g->r, 16));
 			else
 				gen_op_reg(op, pick_gpr(g, size, kind == 'e'));
@@ -362,7 +391,7 @@ static bool gen_operand(struct gen *g, const struct tmpl *t, const char **tok,
 		return gen_mem(g, op, size, sse16 ? 16 : 1);
 	case 'L':
 		op->type = ZYDIS_OPERAND_TYPE_MEMORY;
-		op->mem.size = 0;
+		op->mem.size = (ZyanU16)size;  /* Zydis wants LEA's "size" = dest size */
 		op->mem.base = dt_below(g->r, 4) ? gen_gpr(dt_below(g->r, 16), 8) : ZYDIS_REGISTER_NONE;
 		if (dt_below(g->r, 2)) {
 			unsigned idx;
@@ -472,13 +501,19 @@ bool gen_emit_operands(struct gen *g, unsigned ti)
 		}
 	}
 	gen_req_init(&req, (ZydisMnemonic)t->mnem);
+	/* CL holds the count now: operand set-ups must not reuse RCX */
+	if (strchr(t->ops, 'c'))
+		g->protect |= 1u << R_CX;
 	while (*tok && req.operand_count < 4) {
-		if (!gen_operand(g, t, &tok, size, &req.operands[req.operand_count], &mem, imm8))
+		if (!gen_operand(g, t, &tok, size, &req.operands[req.operand_count], &mem, imm8)) {
+			g->protect &= ~(1u << R_CX);
 			return false;
+		}
 		if (req.operand_count == 0)
 			op0_mem = mem;
 		req.operand_count++;
 	}
+	g->protect &= ~(1u << R_CX);
 	if ((t->tflags & TF_LOCK) && op0_mem && !dt_below(g->r, 3))
 		req.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
 	if (!gen_encode(g, &req, ti))
@@ -576,6 +611,14 @@ int dt_gen_init(bool (*implemented)(unsigned mnemonic), bool verbose)
 				t->name, t->ops);
 	}
 	return on ? 0 : -1;
+}
+
+bool dt_gen_has_template(unsigned mnemonic)
+{
+	for (unsigned i = 2; i < dt_ntmpl; i++)
+		if (dt_tmpl[i].mnem == mnemonic)
+			return true;
+	return false;
 }
 
 void dt_gen_report(void)

@@ -34,6 +34,7 @@ enum tmpl_kind {
 	K_MASKMOV,      /* LEA RDI into scratch; MASKMOVDQU */
 	K_PUSH,         /* PUSH (stack accounting) */
 	K_POP,          /* POP */
+	K_XLAT,         /* RBX into the scratch buffer; XLAT */
 	K_SETUP,        /* pseudo template for set-up instructions */
 	K_FLAGDEF,      /* pseudo: CMP that makes the flags defined again */
 };

@@ -97,8 +97,14 @@ static bool emit_string(struct gen *g, const struct tmpl *t, unsigned ti)
 	unsigned n = 0;
 	bool rep = (t->tflags & (TF_REP | TF_REPCC)) && dt_below(g->r, 2);
 
-	if (!gen_setup_lea(g, R_SI, (int32_t)dt_below(g->r, 0x600) - 0x300) ||
-	    !gen_setup_lea(g, R_DI, (int32_t)dt_below(g->r, 0x600) - 0x300))
+	int32_t si = (int32_t)dt_below(g->r, 0x600) - 0x300;
+	int32_t di = (int32_t)dt_below(g->r, 0x600) - 0x300;
+
+	/* Overlapping source and destination, often: element-by-element
+	 * semantics (pattern propagation) are where copies go wrong. */
+	if (dt_below(g->r, 3) == 0)
+		di = si + (int32_t)dt_below(g->r, 33) - 16;
+	if (!gen_setup_lea(g, R_SI, si) || !gen_setup_lea(g, R_DI, di))
 		return false;
 	if (rep && !gen_setup_mov(g, R_CX, (int32_t)dt_below(g->r, 13)))
 		return false;
@@ -181,8 +187,13 @@ static bool emit_ldmxcsr(struct gen *g, unsigned ti)
 		v |= 0x8000;
 	if (dt_below(g->r, 2))
 		v |= 0x40;
-	if (!dt_below(g->r, 8))
-		v &= ~(0x80u << dt_below(g->r, 6));      /* unmask one exception */
+	/* Unmask one exception, but not underflow: the soft CPU computes
+	 * flags with everything masked and so misses exact tiny results that
+	 * an unmasked UM must report (documented approximation, fpu.h). */
+	if (!dt_below(g->r, 8)) {
+		unsigned bit = dt_below(g->r, 5);
+		v &= ~(0x80u << (bit >= 4 ? bit + 1 : bit));
+	}
 	if (!dt_below(g->r, 30))
 		v |= 0x40000u << dt_below(g->r, 14);     /* reserved bit: #GP */
 	memset(&mem, 0, sizeof(mem));
@@ -209,10 +220,15 @@ static bool emit_maskmov(struct gen *g, unsigned ti)
 
 	if (!gen_setup_lea(g, R_DI, (int32_t)dt_below(g->r, 0x800) - 0x400))
 		return false;
-	gen_req_init(&req, ZYDIS_MNEMONIC_MASKMOVDQU);
+	gen_req_init(&req, (ZydisMnemonic)dt_tmpl[ti].mnem);
 	req.operand_count = 2;
-	gen_op_reg(&req.operands[0], ZYDIS_REGISTER_XMM0 + dt_below(g->r, 16));
-	gen_op_reg(&req.operands[1], ZYDIS_REGISTER_XMM0 + dt_below(g->r, 16));
+	if (dt_tmpl[ti].aux) {          /* MASKMOVQ */
+		gen_op_reg(&req.operands[0], ZYDIS_REGISTER_MM0 + dt_below(g->r, 8));
+		gen_op_reg(&req.operands[1], ZYDIS_REGISTER_MM0 + dt_below(g->r, 8));
+	} else {
+		gen_op_reg(&req.operands[0], ZYDIS_REGISTER_XMM0 + dt_below(g->r, 16));
+		gen_op_reg(&req.operands[1], ZYDIS_REGISTER_XMM0 + dt_below(g->r, 16));
+	}
 	if (!gen_encode(g, &req, ti))
 		return false;
 	dt_tmpl[ti].emitted++;
@@ -240,6 +256,19 @@ static bool emit_stack(struct gen *g, unsigned ti)
 	if (!gen_emit_operands(g, ti))
 		return false;
 	g->rsp_off += push ? -8 : 8;
+	return true;
+}
+
+static bool emit_xlat(struct gen *g, unsigned ti)
+{
+	static const uint8_t xlat = 0xd7;
+
+	/* [RBX + AL]: RBX must point into the scratch buffer */
+	if (g->base != R_BX && !gen_setup_lea(g, R_BX, (int32_t)dt_below(g->r, 0x600) - 0x300))
+		return false;
+	if (!gen_put(g, &xlat, 1, ti))
+		return false;
+	dt_tmpl[ti].emitted++;
 	return true;
 }
 
@@ -302,6 +331,8 @@ bool gen_emit_special(struct gen *g, unsigned ti)
 	case K_PUSH:
 	case K_POP:
 		return emit_stack(g, ti);
+	case K_XLAT:
+		return emit_xlat(g, ti);
 	default:
 		return false;
 	}

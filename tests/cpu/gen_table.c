@@ -165,8 +165,10 @@ struct tmpl dt_tmpl[] = {
 	STR(SCASQ, ZYDIS_MNEMONIC_SCASQ, 0xaf, S64, TF_REPCC),
 
 	/* ---- misc ---- */
-	P(LFENCE, "", 0), P(MFENCE, "", 0), P(SFENCE, "", 0),
-	P(CLFLUSH, "M1", 0),
+	P(LFENCE, "", 0), P(MFENCE, "", 0), P(SFENCE, "", 0), P(PAUSE, "", 0),
+	P(ENDBR64, "", 0),
+	P(CLFLUSH, "M64", 0), P(CLFLUSHOPT, "M64", 0), P(PREFETCH, "M1", 0),
+	T(XLAT, "", 0, K_XLAT, 0, 0, 0, 0, 0),
 	P(PREFETCHNTA, "M1", 0), P(PREFETCHT0, "M1", 0), P(PREFETCHT1, "M1", 0),
 	P(PREFETCHT2, "M1", 0), P(PREFETCHW, "M1", 0),
 
@@ -225,6 +227,29 @@ struct tmpl dt_tmpl[] = {
 	SSE(PSLLDQ, "x,b"), SSE(PSRLDQ, "x,b"),
 	SSE(PSHUFD, "x,X,b"), SSE(PSHUFHW, "x,X,b"), SSE(PSHUFLW, "x,X,b"),
 	SSE(PEXTRW, "r4,x,b"), SSE(PINSRW, "x,R4,b"), SSE(PINSRW, "x,M2,b"),
+
+	/* ---- MMX (and the SSE/SSE2 instructions with MMX operands) ---- */
+#define MI(n) P(n, "y,Y", 0)
+	MI(PADDB), MI(PADDW), MI(PADDD), MI(PADDQ), MI(PADDSB), MI(PADDSW), MI(PADDUSB),
+	MI(PADDUSW), MI(PSUBB), MI(PSUBW), MI(PSUBD), MI(PSUBQ), MI(PSUBSB), MI(PSUBSW),
+	MI(PSUBUSB), MI(PSUBUSW), MI(PMULLW), MI(PMULHW), MI(PMULHUW), MI(PMULUDQ),
+	MI(PMADDWD), MI(PSADBW), MI(PAVGB), MI(PAVGW), MI(PMAXSW), MI(PMAXUB), MI(PMINSW),
+	MI(PMINUB), MI(PCMPEQB), MI(PCMPEQW), MI(PCMPEQD), MI(PCMPGTB), MI(PCMPGTW),
+	MI(PCMPGTD), MI(PACKSSWB), MI(PACKSSDW), MI(PACKUSWB), MI(PUNPCKHBW), MI(PUNPCKHWD),
+	MI(PUNPCKHDQ), MI(PAND), MI(PANDN), MI(POR), MI(PXOR),
+	P(PUNPCKLBW, "y,Y4", 0), P(PUNPCKLWD, "y,Y4", 0), P(PUNPCKLDQ, "y,Y4", 0),
+	MI(PSLLW), MI(PSLLD), MI(PSLLQ), MI(PSRLW), MI(PSRLD), MI(PSRLQ), MI(PSRAW), MI(PSRAD),
+	P(PSLLW, "y,b", 0), P(PSLLD, "y,b", 0), P(PSLLQ, "y,b", 0), P(PSRLW, "y,b", 0),
+	P(PSRLD, "y,b", 0), P(PSRLQ, "y,b", 0), P(PSRAW, "y,b", 0), P(PSRAD, "y,b", 0),
+	P(PSHUFW, "y,Y,b", 0), P(PEXTRW, "r4,y,b", 0), P(PINSRW, "y,R4,b", 0),
+	P(PINSRW, "y,M2,b", 0), P(PMOVMSKB, "r4,y", 0),
+	P(MOVD, "y,E4", 0), P(MOVD, "e4,y", 0), P(MOVQ, "y,E8", 0), P(MOVQ, "e8,y", 0),
+	P(MOVQ, "y,Y", 0), P(MOVQ, "M8,y", 0), P(MOVNTQ, "M8,y", 0),
+	P(MOVQ2DQ, "x,y", 0), P(MOVDQ2Q, "y,x", 0),
+	P(CVTPI2PS, "x,Y", 0), P(CVTPS2PI, "y,X8", 0), P(CVTTPS2PI, "y,X8", 0),
+	P(CVTPI2PD, "x,Y", 0), SSE(CVTPD2PI, "y,X"), SSE(CVTTPD2PI, "y,X"),
+	T(MASKMOVQ, "", 0, K_MASKMOV, 0, 1, 0, 0, 0),
+	P(EMMS, "", 0),
 };
 
 const unsigned dt_ntmpl = sizeof(dt_tmpl) / sizeof(dt_tmpl[0]);

@@ -41,8 +41,19 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	o->rflags = uc->uc_mcontext.gregs[REG_EFL];
 	o->vector = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
 	if (uc->uc_mcontext.fpregs) {
-		memcpy(o->xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(o->xmm));
-		o->mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+		const struct _libc_fpstate *f = uc->uc_mcontext.fpregs;
+
+		memcpy(o->xmm, f->_xmm, sizeof(o->xmm));
+		o->mxcsr = f->mxcsr;
+		o->top = (f->swd >> 11) & 7;
+		o->ftw = (uint8_t)f->ftw;
+		/* FXSAVE stores ST(i); with TOP = 0 that is physical R(i) */
+		for (int i = 0; i < 8; i++) {
+			int phys = (i + o->top) & 7;
+
+			memcpy(&o->mm[phys], f->_st[i].significand, 8);
+			o->mm_exp[phys] = f->_st[i].exponent;
+		}
 	}
 	siglongjmp(dt_jmp, 1);
 }
@@ -85,6 +96,7 @@ int dt_native_init(void)
 #define STUB_DATA_RFLAGS 0x800
 #define STUB_DATA_MXCSR  0x808
 #define STUB_DATA_XMM    0x810
+#define STUB_DATA_MM     0x910
 
 static uint8_t *emit_rip_rel(uint8_t *p, uint64_t target)
 {
@@ -104,6 +116,7 @@ static void build_stub(const struct dt_state *in)
 	memcpy(page + STUB_DATA_RFLAGS, &fl, 8);
 	memcpy(page + STUB_DATA_MXCSR, &in->mxcsr, 4);
 	memcpy(page + STUB_DATA_XMM, in->xmm, sizeof(in->xmm));
+	memcpy(page + STUB_DATA_MM, in->mm, sizeof(in->mm));
 
 	/* lea rsp, [rip + rflags]; popfq */
 	*p++ = 0x48; *p++ = 0x8d; *p++ = 0x25;
@@ -120,6 +133,12 @@ static void build_stub(const struct dt_state *in)
 		*p++ = 0x0f; *p++ = 0x6f;
 		*p++ = (uint8_t)(((n & 7) << 3) | 5);
 		p = emit_rip_rel(p, DT_STUB_VA + STUB_DATA_XMM + 16 * n);
+	}
+	/* movq mmN, [rip + mm + 8 N]: also TOP = 0, all tags valid */
+	for (int n = 0; n < 8; n++) {
+		*p++ = 0x0f; *p++ = 0x6f;
+		*p++ = (uint8_t)((n << 3) | 5);
+		p = emit_rip_rel(p, DT_STUB_VA + STUB_DATA_MM + 8 * n);
 	}
 	/* movabs reg, imm64 for every GPR (no flags touched) */
 	for (int r = 0; r < 16; r++) {

@@ -79,6 +79,23 @@ bool dt_soft_implemented(unsigned mnemonic)
 	return mnemonic < SOFT_MNEM_NR && dt_svm->table[mnemonic].fn != NULL;
 }
 
+void dt_soft_list_untested(bool (*has_template)(unsigned mnemonic))
+{
+	printf("implemented but not generated:");
+	for (unsigned m = 1; m < SOFT_MNEM_NR; m++) {
+		const char *name;
+
+		if (!dt_svm->table[m].fn || has_template(m))
+			continue;
+		name = m <= ZYDIS_MNEMONIC_MAX_VALUE ? ZydisMnemonicGetString((ZydisMnemonic)m) : NULL;
+		if (name)
+			printf(" %s", name);
+		else
+			printf(" pseudo#%u", m);
+	}
+	printf("\n");
+}
+
 void dt_soft_run(const struct dt_seq *seq, const struct dt_state *in, struct dt_state *out)
 {
 	struct soft_cpu *cpu = dt_cpu;
@@ -94,6 +111,13 @@ void dt_soft_run(const struct dt_seq *seq, const struct dt_state *in, struct dt_
 	soft_flags__set(cpu, in->rflags);
 	memcpy(cpu->fpu.xmm, in->xmm, sizeof(in->xmm));
 	cpu->fpu.mxcsr = in->mxcsr;
+	/* what the native stub's MOVQ mm loads leave behind */
+	for (int i = 0; i < 8; i++) {
+		cpu->fpu.st[i].mant = in->mm[i];
+		cpu->fpu.st[i].sexp = 0xffff;
+	}
+	cpu->fpu.ftw = 0xff;
+	cpu->fpu.fsw = 0;
 	cpu->rip = DT_CODE_VA;
 	cpu->exc.vector = -1;
 
@@ -104,6 +128,12 @@ void dt_soft_run(const struct dt_seq *seq, const struct dt_state *in, struct dt_
 	out->rflags = soft_flags__get(cpu);
 	memcpy(out->xmm, cpu->fpu.xmm, sizeof(out->xmm));
 	out->mxcsr = cpu->fpu.mxcsr;
+	for (int i = 0; i < 8; i++) {
+		out->mm[i] = cpu->fpu.st[i].mant;
+		out->mm_exp[i] = cpu->fpu.st[i].sexp;
+	}
+	out->ftw = cpu->fpu.ftw;
+	out->top = (cpu->fpu.fsw >> 11) & 7;
 	out->vector = r == SOFT_RUN_EXCEPTION ? cpu->exc.vector : -100 - r;
 	memcpy(out->mem, dt_vm->ram + GPA_SCRATCH, DT_SCRATCH_SIZE);
 }

@@ -3,7 +3,8 @@
  * trampoline (smp_tramp.S) up to long mode, then bumps a shared counter and
  * says hello.  APs are started one at a time, each with its own stack; the
  * BSP waits a bounded time for each.  Passes only if every CPU in the MADT
- * came up, and only if the MP table lists the same CPUs as the MADT.
+ * came up, only if the MP table lists the same CPUs as the MADT, and only
+ * if every CPU's CPUID initial APIC ID is its LAPIC ID.
  * Then IPIs: the BSP pings every AP with a fixed IPI, directed and then as
  * an all-excluding-self broadcast, and each AP answers with an IPI back
  * (what Linux does for reschedules and TLB shootdowns). */
@@ -29,6 +30,21 @@ static volatile uint32_t bsp_apic_id;
 static volatile uint32_t ap_ready[GUEST_MAX_CPUS];
 static volatile uint32_t pings[GUEST_MAX_CPUS], pongs, pong_irqs;
 static volatile int32_t ap_index_of[256];   /* APIC ID -> AP index */
+static volatile uint32_t cpuid_mismatch;   /* cpus whose CPUID APIC ID != LAPIC ID */
+
+/* CPUID.1:EBX[31:24] is the initial APIC ID; Linux builds the topology from
+ * it, so it must be the ID the LAPIC (and the MADT) use. */
+static void check_cpuid_apic_id(void)
+{
+	uint32_t r[4], id = lapic_id();
+
+	cpuid(1, 0, r);
+	if (r[1] >> 24 != (id & 0xFF)) {
+		__atomic_fetch_add(&cpuid_mismatch, 1, __ATOMIC_SEQ_CST);
+		printf("smp: apic id %u: CPUID.1 says initial APIC ID %u\n", id,
+		       r[1] >> 24);
+	}
+}
 
 static void tramp_set(const char *field, uint64_t v)
 {
@@ -63,6 +79,7 @@ static void ap_main(void)
 	gdt_load();
 	idt_load();
 	lapic_enable();
+	check_cpuid_apic_id();
 	__atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
 	printf("cpu %d up (apic id %u)\n", idx, lapic_id());
 	__atomic_store_n(&started_index, idx, __ATOMIC_RELEASE);
@@ -196,6 +213,10 @@ int main(void)
 		fail("more cpus checked in than exist (a SIPI restarted a running AP?)");
 	if (failed || cpus_up != (uint32_t)mi.nr_cpus)
 		fail("%d cpus did not start", mi.nr_cpus - (int)cpus_up);
+	check_cpuid_apic_id();
+	if (cpuid_mismatch)
+		fail("%u cpus report a CPUID APIC ID different from their LAPIC ID",
+		     cpuid_mismatch);
 	ipi_test(&mi, idx);
 	return 0;
 }

@@ -52,6 +52,15 @@ require_accel()
 	esac
 }
 
+# fits_host MIB: true if a guest of MIB MiB is within this host's RAM (vireo
+# refuses --mem beyond it).  Callers print a note when they leave a case out.
+fits_host()
+{
+	local kib
+	kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
+	[ "$(( ${kib:-0} / 1024 ))" -gt "$1" ]
+}
+
 # require_file PATH WHAT: fail (not skip) when a build product is missing.
 require_file()
 {

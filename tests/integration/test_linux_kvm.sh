@@ -31,9 +31,9 @@ done
 command -v cpio >/dev/null || it_skip "cpio is not installed"
 
 # The guest's /init runs /autorun.sh when present, then powers off.  Linux
-# unpacks concatenated cpio archives, later files winning; an uncompressed
-# archive that follows a compressed one must start 4-byte aligned, hence
-# the zero padding.
+# unpacks concatenated cpio archives, later files winning, and skips zero
+# bytes between them; the padding keeps the appended (uncompressed) archive
+# 4-byte aligned like cpio's own records, which costs nothing.
 marker="vireo-it-marker-$$-$RANDOM"
 mkdir "$IT_WORK/root"
 cat >"$IT_WORK/root/autorun.sh" <<AUTORUN

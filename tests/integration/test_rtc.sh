@@ -12,6 +12,10 @@ require_file "$guest" "guest"
 require_accel
 
 for mem_mib in 64 5120; do
+	if ! fits_host "$mem_mib"; then
+		echo "note: not testing --mem ${mem_mib}M: more than this host's RAM"
+		continue
+	fi
 	if [ "$mem_mib" -ge 1024 ]; then
 		arg="$((mem_mib / 1024))G"
 	else

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # AP bring-up with INIT-SIPI-SIPI: every vCPU listed in the MADT must start
-# and check in, for 1, 2 and 4 vCPUs; the MP table must list the same CPUs
+# and check in, for 1, 2, 4 and 64 (vireo's maximum) vCPUs; the MP table must list the same CPUs
 # (the guest checks the APIC IDs match); then IPIs from the BSP to every AP
 # (directed and broadcast) and back.
 #   test_smp.sh VIREO SMP_ELF
@@ -11,7 +11,7 @@ guest=$2
 require_file "$guest" "guest"
 require_accel
 
-for n in 1 2 4; do
+for n in 1 2 4 64; do
 	run_vm --kernel "$guest" --cpus "$n"
 	expect_guest_pass
 	expect_match "^smp: MADT lists $n cpus"

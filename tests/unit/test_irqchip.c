@@ -415,3 +415,18 @@ Test(ipi, init_sipi)
 	}
 	cr_assert_eq(atomic_load(&rec[0].sipi), 0);
 }
+
+Test(ipi, msi)
+{
+	enable_all();
+	/* physical destination 2, fixed, vector 0x41, edge */
+	cr_assert_eq(soft_irqchip__signal_msi(chip, 0xFEE02000, 0x0041), 0);
+	for (int i = 0; i < NCPU; i++)
+		cr_assert_eq(lapic__pending_vector(L(i)), i == 2 ? 0x41 : -1, "cpu %d", i);
+	cr_assert_eq(atomic_load(&rec[2].wake), 1);
+	/* logical (address bit 2), flat: LDR bit 3 is CPU 3 */
+	apic_w(3, 0xD0, 0x08000000);
+	cr_assert_eq(soft_irqchip__signal_msi(chip, 0xFEE08004, 0x0042), 0);
+	cr_assert_eq(lapic__pending_vector(L(3)), 0x42);
+	cr_assert_eq(soft_irqchip__signal_msi(chip, 0xFED00000, 0x0043), -EINVAL);
+}

@@ -2,6 +2,10 @@
  * counter latch and read-back, port 0x61 gate and OUT.  Real time on a
  * shared host: the bounds are deliberately generous, this is no benchmark. */
 #include "test_irqchip_common.h"
+#include "accel/soft/timebase.h"
+
+/* LAPIC timer counts per millisecond at divide-by-1 */
+#define CNT_MS ((uint32_t)(SOFT_CRYSTAL_HZ / 1000))
 
 TestSuite(lapic_timer, .init = setup, .fini = teardown, .timeout = 30);
 TestSuite(pit, .init = setup, .fini = teardown, .timeout = 30);
@@ -25,13 +29,13 @@ Test(lapic_timer, one_shot)
 	uint32_t cc;
 
 	apic_enable(1);
-	apic_w(1, 0x3E0, 0xB);         /* divide by 1: 25 MHz, 40 ns/count */
+	apic_w(1, 0x3E0, 0xB);         /* divide by 1: SOFT_CRYSTAL_HZ */
 	apic_w(1, 0x320, 0x31);        /* one-shot, vector 0x31 */
 	t0 = mono_ns();
-	apic_w(1, 0x380, 500000);      /* 20 ms */
+	apic_w(1, 0x380, 20 * CNT_MS); /* 20 ms */
 	cc = apic_r(1, 0x390);
-	cr_assert(cc > 0 && cc <= 500000, "current count %u", cc);
-	cr_assert_eq(apic_r(1, 0x380), 500000);
+	cr_assert(cc > 0 && cc <= 20 * CNT_MS, "current count %u", cc);
+	cr_assert_eq(apic_r(1, 0x380), 20 * CNT_MS);
 	cr_assert_eq(lapic__pending_vector(L(1)), -1);
 	cr_assert(wait_vector(1, 0x31, 2000), "timer never fired");
 	dt = mono_ns() - t0;
@@ -50,19 +54,19 @@ Test(lapic_timer, divide_and_mask)
 	uint32_t a, b;
 
 	apic_enable(0);
-	apic_w(0, 0x3E0, 0x3);         /* divide by 16: 640 ns/count */
+	apic_w(0, 0x3E0, 0x3);         /* divide by 16 */
 	apic_w(0, 0x320, 0x10032);     /* masked */
-	apic_w(0, 0x380, 100000);      /* 64 ms */
+	apic_w(0, 0x380, 4 * CNT_MS);  /* 64 ms */
 	a = apic_r(0, 0x390);
 	sleep_ms(20);
 	b = apic_r(0, 0x390);
-	/* 20 ms at 640 ns/count = 31250 counts; accept a wide range. */
-	cr_assert(a > b && a - b > 15000 && a - b < 100000, "a=%u b=%u", a, b);
+	/* 20 ms at divide-by-16 = 20 * CNT_MS / 16 counts; a wide range. */
+	cr_assert(a > b && a - b > 10 * CNT_MS / 16 && a - b < 4 * CNT_MS, "a=%u b=%u", a, b);
 	sleep_ms(80);
 	cr_assert_eq(apic_r(0, 0x390), 0);
 	cr_assert_eq(lapic__pending_vector(L(0)), -1, "masked timer interrupts");
 	/* Writing 0 stops a running timer. */
-	apic_w(0, 0x380, 100000);
+	apic_w(0, 0x380, 4 * CNT_MS);
 	apic_w(0, 0x380, 0);
 	cr_assert_eq(apic_r(0, 0x390), 0);
 }
@@ -75,7 +79,7 @@ Test(lapic_timer, periodic)
 	apic_enable(0);
 	apic_w(0, 0x3E0, 0xB);
 	apic_w(0, 0x320, 0x20040);     /* periodic, vector 0x40 */
-	apic_w(0, 0x380, 125000);      /* 5 ms */
+	apic_w(0, 0x380, 5 * CNT_MS);  /* 5 ms */
 	end = mono_ns() + 200000000ull;
 	while (mono_ns() < end) {
 		if (lapic__accept(L(0)) == 0x40) {

@@ -296,3 +296,216 @@ Test(soft_alu, div_faults)
 	cr_expect_eq(cpu->gpr[SOFT_RAX], 0x8000000000000001ull);
 	cr_expect_eq(cpu->gpr[SOFT_RDX], 1);
 }
+
+/* Shifts by an immediate (C1 /r ib): the decoder picks specialised
+ * handlers for 32/64-bit register forms, compare them with the host too. */
+#define SHIFT_IMM_TEST(name, mn, reg)                                               \
+	Test(soft_alu, name)                                                        \
+	{                                                                           \
+		static const unsigned sizes[] = { 2, 4, 8 };                        \
+		static const uint8_t counts[] = { 1, 2, 7, 8, 15, 16, 31, 32, 33, 63 }; \
+		for (unsigned s = 0; s < 3; s++)                                    \
+		for (unsigned i = 0; i < NV; i++)                                   \
+		for (unsigned c = 0; c < sizeof(counts); c++) {                     \
+			unsigned sz = sizes[s];                                     \
+			uint8_t op[3] = { 0xc1, (uint8_t)(0xc0 | ((reg) << 3)), counts[c] }; \
+			uint64_t a = vals[i], b = counts[c], d = 0, f = 2 | SOFT_FL_AF; \
+			unsigned mc = counts[c] & (sz == 8 ? 63 : 31);              \
+			uint64_t mask = ALL & ~SOFT_FL_AF;                          \
+			struct res g = guest(sz, op, 3, a, b, 0, f);                \
+			HOST_SIZED(sz, mn, CL, a, b, d, f);                         \
+			if (mc != 1)                                                \
+				mask &= ~SOFT_FL_OF;                                \
+			if (mc >= sz * 8)                                           \
+				mask &= ~SOFT_FL_CF;                                \
+			check(#name, sz, vals[i], b, 0, g, a, d, f, mc ? mask : ALL, false); \
+		}                                                                   \
+	}
+
+SHIFT_IMM_TEST(shl_imm, "shl", 4)
+SHIFT_IMM_TEST(shr_imm, "shr", 5)
+SHIFT_IMM_TEST(sar_imm, "sar", 7)
+
+/* MOV forms the decoder specialises: r/r, r/imm, r/m, m/r in 32 and 64 bits. */
+Test(soft_alu, mov_forms)
+{
+	struct soft_cpu *cpu = env.cpu;
+	uint8_t code[] = {
+		0x48, 0x89, 0xd8,                         /* mov rax, rbx */
+		0x89, 0xd9,                               /* mov ecx, ebx (zero-extends) */
+		0x48, 0x89, 0x1c, 0x25, 0x00, 0x00, 0x20, 0x00, /* mov [0x200000], rbx */
+		0x8b, 0x14, 0x25, 0x04, 0x00, 0x20, 0x00, /* mov edx, [0x200004] */
+		0xbe, 0x78, 0x56, 0x34, 0x12,             /* mov esi, 0x12345678 */
+		0x48, 0xc7, 0xc7, 0xff, 0xff, 0xff, 0xff, /* mov rdi, -1 */
+	};
+
+	st_code(&env, CODE, code, sizeof(code));
+	cpu->gpr[SOFT_RBX] = 0x1122334455667788ull;
+	cpu->gpr[SOFT_RCX] = cpu->gpr[SOFT_RDX] = cpu->gpr[SOFT_RSI] = ~0ull;
+	cpu->rip = CODE;
+	cr_assert_eq(soft_exec__run(cpu, 6), SOFT_RUN_BUDGET);
+	cr_expect_eq(cpu->gpr[SOFT_RAX], 0x1122334455667788ull);
+	cr_expect_eq(cpu->gpr[SOFT_RCX], 0x55667788ull);
+	cr_expect_eq(*st_u64(&env, 0x200000), 0x1122334455667788ull);
+	cr_expect_eq(cpu->gpr[SOFT_RDX], 0x11223344ull);
+	cr_expect_eq(cpu->gpr[SOFT_RSI], 0x12345678ull);
+	cr_expect_eq(cpu->gpr[SOFT_RDI], ~0ull);
+}
+
+/* ALU r, [m] and CMP/TEST [m], r/imm (specialised memory forms) vs host. */
+#define DATA 0x200000ull
+#define RM_TEST(name, mn, opc)                                                      \
+	Test(soft_alu, name)                                                        \
+	{                                                                           \
+		static const unsigned sizes[] = { 4, 8 };                           \
+		for (unsigned s = 0; s < 2; s++)                                    \
+		for (unsigned i = 0; i < NV; i++)                                   \
+		for (unsigned j = 0; j < NV; j += 2) {                              \
+			unsigned sz = sizes[s];                                     \
+			uint8_t op[7] = { opc, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00 }; \
+			uint64_t a = vals[i], b = vals[j], d = 0, f = 2, m = b;     \
+			uint32_t m32 = (uint32_t)b;                                 \
+			struct res g;                                               \
+			*st_u64(&env, DATA) = b;                                    \
+			g = guest(sz, op, 7, a, 0, 0, f);                           \
+			if (sz == 4)                                                \
+				asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\t" mn "l (%[m]), %%eax\n\t" \
+					     "pushfq\n\tpop %[fl]\n\tadd $128, %%rsp"  \
+					     : "+a"(a), [fl] "+r"(f) : [m] "r"(&m32) : "cc", "memory"); \
+			else                                                        \
+				asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\t" mn "q (%[m]), %%rax\n\t" \
+					     "pushfq\n\tpop %[fl]\n\tadd $128, %%rsp"  \
+					     : "+a"(a), [fl] "+r"(f) : [m] "r"(&m) : "cc", "memory"); \
+			check(#name, sz, vals[i], b, 0, g, a, d, f, ALL, false);    \
+		}                                                                   \
+	}
+
+RM_TEST(add_rm, "add", 0x03)
+RM_TEST(sub_rm, "sub", 0x2b)
+RM_TEST(cmp_rm, "cmp", 0x3b)
+RM_TEST(and_rm, "and", 0x23)
+RM_TEST(or_rm, "or", 0x0b)
+RM_TEST(xor_rm, "xor", 0x33)
+
+Test(soft_alu, cmp_test_mem_first)
+{
+	struct soft_cpu *cpu = env.cpu;
+
+	for (unsigned i = 0; i < NV; i++)
+		for (unsigned j = 0; j < NV; j++) {
+			/* cmp qword [DATA], rbx ; test dword [DATA], ebx ; cmp qword [DATA], -1 ; cmp byte [DATA], 0x80 */
+			static const uint8_t cmpq[] = { 0x48, 0x39, 0x1c, 0x25, 0x00, 0x00, 0x20, 0x00 };
+			static const uint8_t testd[] = { 0x85, 0x1c, 0x25, 0x00, 0x00, 0x20, 0x00 };
+			static const uint8_t cmpi[] = { 0x48, 0x83, 0x3c, 0x25, 0x00, 0x00, 0x20, 0x00, 0xff };
+			static const uint8_t cmpb[] = { 0x80, 0x3c, 0x25, 0x00, 0x00, 0x20, 0x00, 0x80 };
+			uint64_t m = vals[i], b = vals[j], f1 = 2, f2 = 2, f3 = 2, f4 = 2;
+			uint32_t m32 = (uint32_t)m;
+			uint8_t m8 = (uint8_t)m;
+
+			asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\tcmpq %[b], (%[m])\n\tpushfq\n\tpop %[fl]\n\tadd $128, %%rsp"
+				     : [fl] "+r"(f1) : [m] "r"(&m), [b] "r"(b) : "cc", "memory");
+			asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\ttestl %k[b], (%[m])\n\tpushfq\n\tpop %[fl]\n\tadd $128, %%rsp"
+				     : [fl] "+r"(f2) : [m] "r"(&m32), [b] "r"(b) : "cc", "memory");
+			asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\tcmpq $-1, (%[m])\n\tpushfq\n\tpop %[fl]\n\tadd $128, %%rsp"
+				     : [fl] "+r"(f3) : [m] "r"(&m) : "cc", "memory");
+			asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\tcmpb $0x80, (%[m])\n\tpushfq\n\tpop %[fl]\n\tadd $128, %%rsp"
+				     : [fl] "+r"(f4) : [m] "r"(&m8) : "cc", "memory");
+			const uint8_t *codes[] = { cmpq, testd, cmpi, cmpb };
+			size_t lens[] = { sizeof(cmpq), sizeof(testd), sizeof(cmpi), sizeof(cmpb) };
+			uint64_t fl[] = { f1, f2, f3, f4 };
+
+			for (unsigned k = 0; k < 4; k++) {
+				*st_u64(&env, DATA) = m;
+				st_code(&env, CODE, codes[k], lens[k]);
+				cpu->gpr[SOFT_RBX] = b;
+				cpu->rip = CODE;
+				soft_flags__set(cpu, 2);
+				cr_assert_eq(soft_exec__run(cpu, 1), SOFT_RUN_BUDGET);
+				cr_expect_eq(soft_flags__get(cpu) & ALL, fl[k] & ALL,
+					     "form %u m=%#llx b=%#llx", k, (unsigned long long)m,
+					     (unsigned long long)b);
+			}
+		}
+}
+
+Test(soft_alu, push_pop)
+{
+	struct soft_cpu *cpu = env.cpu;
+	static const uint8_t code[] = { 0x53, 0x41, 0x54, 0x5c, 0x58 };   /* push rbx; push r12; pop rsp; pop rax */
+
+	st_code(&env, CODE, code, sizeof(code));
+	cpu->gpr[SOFT_RSP] = 0x300000;
+	cpu->gpr[SOFT_RBX] = 0x1111;
+	cpu->gpr[SOFT_R12] = 0x2ffff8;
+	cpu->rip = CODE;
+	cr_assert_eq(soft_exec__run(cpu, 3), SOFT_RUN_BUDGET);
+	cr_expect_eq(*st_u64(&env, 0x2ffff8), 0x1111);
+	cr_expect_eq(cpu->gpr[SOFT_RSP], 0x2ffff8, "pop rsp: the popped value wins");
+	cr_assert_eq(soft_exec__run(cpu, 1), SOFT_RUN_BUDGET);
+	cr_expect_eq(cpu->gpr[SOFT_RAX], 0x1111);
+	cr_expect_eq(cpu->gpr[SOFT_RSP], 0x300000);
+}
+
+/* [m] op= reg (01/29/21/09/31 /r) and IMUL r, r, imm8 (6B) vs host. */
+#define MW_TEST(name, mn, opc)                                                      \
+	Test(soft_alu, name)                                                        \
+	{                                                                           \
+		static const unsigned sizes[] = { 4, 8 };                           \
+		for (unsigned s = 0; s < 2; s++)                                    \
+		for (unsigned i = 0; i < NV; i++)                                   \
+		for (unsigned j = 0; j < NV; j += 2) {                              \
+			unsigned sz = sizes[s];                                     \
+			uint8_t op[7] = { opc, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00 }; \
+			uint64_t m = vals[i], r = vals[j], f = 2;                   \
+			uint32_t m32 = (uint32_t)m;                                 \
+			struct res g;                                               \
+			*st_u64(&env, DATA) = m;                                    \
+			g = guest(sz, op, 7, r, 0, 0, f);                           \
+			if (sz == 4)                                                \
+				asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\t" mn "l %k[r], (%[m])\n\t" \
+					     "pushfq\n\tpop %[fl]\n\tadd $128, %%rsp"  \
+					     : [fl] "+r"(f) : [m] "r"(&m32), [r] "r"(r) : "cc", "memory"); \
+			else                                                        \
+				asm volatile("sub $128, %%rsp\n\tpush %[fl]\n\tpopfq\n\t" mn "q %[r], (%[m])\n\t" \
+					     "pushfq\n\tpop %[fl]\n\tadd $128, %%rsp"  \
+					     : [fl] "+r"(f) : [m] "r"(&m), [r] "r"(r) : "cc", "memory"); \
+			cr_expect_eq(*st_u64(&env, DATA), sz == 4 ? (m & ~0xffffffffull) | m32 : m, \
+				     #name "/%u m=%#llx r=%#llx", sz, (unsigned long long)vals[i], \
+				     (unsigned long long)r);                        \
+			cr_expect_eq(g.flags & ALL, f & ALL, #name "/%u flags", sz); \
+		}                                                                   \
+	}
+
+MW_TEST(add_mr, "add", 0x01)
+MW_TEST(sub_mr, "sub", 0x29)
+MW_TEST(and_mr, "and", 0x21)
+MW_TEST(or_mr, "or", 0x09)
+MW_TEST(xor_mr, "xor", 0x31)
+
+Test(soft_alu, imul3)
+{
+	static const unsigned sizes[] = { 4, 8 };
+	static const int8_t imms[] = { 0, 1, -1, 3, 127, -128 };
+
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < NV; i++)
+			for (unsigned k = 0; k < sizeof(imms); k++) {
+				unsigned sz = sizes[s];
+				uint8_t op[3] = { 0x6b, 0xc3, (uint8_t)imms[k] };   /* imul eax/rax, ebx/rbx, imm8 */
+				uint64_t a, b = vals[i], f = 2;
+				struct res g = guest(sz, op, 3, 0, b, 0, f);
+
+				/* reference computed in C: 128-bit products are exact */
+				if (sz == 4) {
+					int64_t p = (int64_t)(int32_t)b * imms[k];
+					a = (uint32_t)p;
+					f = p != (int32_t)p ? (SOFT_FL_CF | SOFT_FL_OF) : 0;
+				} else {
+					__int128 p = (__int128)(int64_t)b * imms[k];
+					a = (uint64_t)p;
+					f = p != (int64_t)p ? (SOFT_FL_CF | SOFT_FL_OF) : 0;
+				}
+				cr_expect_eq(g.rax, a, "imul3/%u b=%#llx imm=%d", sz, (unsigned long long)b, imms[k]);
+				cr_expect_eq(g.flags & (SOFT_FL_CF | SOFT_FL_OF), f, "imul3/%u flags", sz);
+			}
+}

@@ -241,3 +241,47 @@ Test(soft_mmu, rep_movs_stos_across_pages)
 	cr_expect_eq(cpu->rip, 0x100000);
 	cr_expect_eq(*st_u64(&env, dst + 8), 0x5a5a5a5a5a5a5a5aull);
 }
+
+/* Two vCPUs on two host threads hammer counters with LOCK ADD and LOCK
+ * XADD: guest atomics must be host atomics. */
+#include <pthread.h>
+
+static void *run_cpu(void *arg)
+{
+	struct soft_cpu *cpu = arg;
+
+	return (void *)(intptr_t)soft_exec__run(cpu, ~0ull);
+}
+
+Test(soft_mmu, smp_lock_add_is_atomic)
+{
+	static const uint8_t loop[] = {
+		0xb9, 0xa0, 0x86, 0x01, 0x00,                         /* mov ecx, 100000 */
+		0xf0, 0x48, 0x83, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x01, /* L: lock add qword [0x300000], 1 */
+		0xbb, 0x02, 0x00, 0x00, 0x00,                         /* mov ebx, 2 */
+		0xf0, 0x48, 0x0f, 0xc1, 0x1c, 0x25, 0x08, 0x00, 0x30, 0x00, /* lock xadd [0x300008], rbx */
+		0x48, 0xff, 0xc9,                                     /* dec rcx */
+		0x75, 0xe2,                                           /* jnz L */
+		0x0f, 0x0b,                                           /* ud2 */
+	};
+	struct soft_cpu *cpu2;
+	pthread_t t1, t2;
+	void *r1, *r2;
+
+	cr_assert_eq(soft_cpu__create(env.svm, 1, &cpu2), 0);
+	soft_cpu__setup_flat(cpu2, 64, ST_PML4);
+	st_code(&env, 0x100000, loop, sizeof(loop));
+	*st_u64(&env, 0x300000) = 0;
+	*st_u64(&env, 0x300008) = 0;
+	env.cpu->rip = cpu2->rip = 0x100000;
+	pthread_create(&t1, NULL, run_cpu, env.cpu);
+	pthread_create(&t2, NULL, run_cpu, cpu2);
+	pthread_join(t1, &r1);
+	pthread_join(t2, &r2);
+	cr_expect_eq((intptr_t)r1, SOFT_RUN_EXCEPTION);
+	cr_expect_eq(env.cpu->exc.vector, SOFT_EXC_UD);
+	cr_expect_eq((intptr_t)r2, SOFT_RUN_EXCEPTION);
+	cr_expect_eq(*st_u64(&env, 0x300000), 200000);
+	cr_expect_eq(*st_u64(&env, 0x300008), 400000);
+	soft_cpu__destroy(cpu2);
+}

@@ -488,3 +488,109 @@ Test(soft_sys, protected_mode_ring3_to_ring0)
 	cr_expect_eq(v, 0x4002, "return EIP");
 	env_fini(&e);
 }
+
+/* ---- hostile code ---------------------------------------------------------- */
+
+/* Random bytes as code in every mode and at CPL 0 and 3, with every vector
+ * pointing at a HLT: whatever the bytes do to descriptor tables, control
+ * registers, MSRs or the stack, the VMM must neither crash nor hang, and a
+ * stop (triple fault) must be the only way out besides HLT/budget. */
+Test(soft_sys, random_code_never_crashes, .timeout = 50)
+{
+	static const uint8_t hlt[] = { 0xf4 };
+	struct sys_env e;
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+
+	env_init(&e, 1, true);
+	for (unsigned iter = 0; iter < 4000; iter++) {
+		struct soft_cpu *cpu = e.cpu;
+		uint8_t code[4096];
+		unsigned mode = iter % 4;   /* 0: real, 1: 32-bit, 2: 64-bit, 3: 64-bit CPL 3 */
+		int r;
+
+		for (unsigned i = 0; i < sizeof(code); i++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			code[i] = (uint8_t)seed;
+		}
+		atomic_store(&e.vm->stop_reason, VM_STOP_NONE);
+		e.sc.shutdown = false;
+		soft_cpu__reset(cpu);
+		if (mode == 0) {
+			cpu->seg[SOFT_CS].sel = 0x800;
+			cpu->seg[SOFT_CS].base = 0x8000;
+			cpu->idtr.base = 0;
+			cpu->idtr.limit = 0x3ff;
+			for (unsigned v = 0; v < 256; v++) {
+				uint16_t ivt[2] = { 0x0000, 0x0600 };   /* 0600:0000 */
+
+				put(&e, v * 4, ivt, 4);
+			}
+			put(&e, 0x6000, hlt, 1);
+		} else {
+			setup_long(&e);
+			if (mode == 1) {
+				soft_cpu__setup_flat(cpu, 32, 0);
+				put_gdt(&e);
+				cpu->seg[SOFT_CS].sel = 0x08;
+				cpu->idtr.base = IDT;
+				cpu->idtr.limit = 0x7ff;
+				for (unsigned v = 0; v < 256; v++)
+					put64(&e, IDT + v * 8, 0x6000 | (0x08ull << 16) | (0xeull << 40) |
+					      (3ull << 45) | (1ull << 47));
+			} else {
+				for (unsigned v = 0; v < 256; v++)
+					put_gate64(&e, IDT, v, 0x6000, 0x10, 0xe, 3, v & 1);
+			}
+			put(&e, 0x6000, hlt, 1);
+			put64(&e, TSS + 4, 0x80000);
+			put64(&e, TSS + 36, 0x90000);
+			cpu->seg[SOFT_TR] = (struct soft_seg){ .base = TSS, .limit = 0x67, .sel = 0x40,
+							       .type = 0xb, .present = 1 };
+			if (mode == 3) {
+				cpu->seg[SOFT_CS].sel = 0x33;
+				cpu->seg[SOFT_CS].dpl = 3;
+				cpu->seg[SOFT_SS].sel = 0x2b;
+				cpu->seg[SOFT_SS].dpl = 3;
+			}
+			soft_cpu__update_mode(cpu);
+		}
+		cpu->gpr[SOFT_RSP] = 0x70000;
+		put(&e, 0x8000, code, sizeof(code));
+		cpu->rip = mode == 0 ? 0 : 0x8000;
+		r = soft_exec__run(cpu, 2000);
+		cr_assert(r == SOFT_RUN_BUDGET || r == SOFT_RUN_EXIT || r == SOFT_RUN_FATAL,
+			  "iteration %u: result %d", iter, r);
+	}
+	env_fini(&e);
+}
+
+Test(soft_sys, single_step_trap_after_next_instruction)
+{
+	static const uint8_t code[] = {
+		0x9c,                                           /* pushfq */
+		0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, /* or qword [rsp], TF */
+		0x9d,                                           /* popfq */
+		0x90, 0x90, 0xf4,                               /* nop ; nop ; hlt */
+	};
+	static const uint8_t hlt[] = { 0xf4 };
+	struct sys_env e;
+	struct soft_cpu *cpu;
+
+	env_init(&e, 1, true);
+	cpu = e.cpu;
+	setup_long(&e);
+	put_gate64(&e, IDT, 1, 0x6000, 0x10, 0xe, 0, 0);
+	put(&e, 0x6000, hlt, sizeof(hlt));
+	put(&e, 0x8000, code, sizeof(code));
+	cpu->rip = 0x8000;
+	cpu->gpr[SOFT_RSP] = 0x70000;
+	cr_assert_eq(soft_exec__run(cpu, 20), SOFT_RUN_EXIT);
+	cr_expect_eq(cpu->rip, 0x6001, "#DB handler did not run");
+	cr_expect_eq(get64(&e, 0x70000 - 40), 0x800b, "trap after the first NOP");
+	cr_expect(get64(&e, 0x70000 - 24) & SOFT_FL_TF, "saved RFLAGS has TF");
+	cr_expect(cpu->dr[6] & (1ull << 14), "DR6.BS");
+	cr_expect(!(soft_flags__get(cpu) & SOFT_FL_TF), "gate clears TF");
+	env_fini(&e);
+}

@@ -41,7 +41,6 @@ static inline void env_init(struct sys_env *e, int nr_cpus, bool hooks)
 	if (soft_cpu__create(e->svm, 0, &e->cpu))
 		abort();
 	e->sc.cpu = e->cpu;
-	e->sc.delivering = -1;
 	atomic_init(&e->sc.sipi_vector, -1);
 	e->cpu->sys = &e->sc;
 }

@@ -146,6 +146,8 @@ Test(soft_sys_cpuid, features_exactly_implemented)
 			     (1u << 27) | (1u << 28) | (1u << 30)), 0u,
 		     "MONITOR/PCID/x2APIC/XSAVE/OSXSAVE/AVX/RDRAND must not be advertised");
 	cr_expect_eq(r[3] & (1u << 11), 0u, "SEP: SYSENTER is not implemented");
+	cr_expect_eq(r[2] & ((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20)), 0u,
+		     "SSE3/SSSE3/CX16/SSE4.x are not implemented");
 	q(0, 1, 0x80000001u, 0, r);
 	cr_expect(r[3] & (1u << 11), "SYSCALL");
 	cr_expect(r[3] & (1u << 20), "NX");

@@ -209,6 +209,7 @@ struct soft_insn {
 };
 
 #define SOFT_INSN_CROSS_PAGE (1u << 0)
+#define SOFT_INSN_LINEAR     (1u << 1)   /* core-internal: handler never writes next_rip */
 
 /* Pseudo mnemonics for forms that Zydis files under a common mnemonic but
  * belong to another owner (registered like ZydisMnemonic values). */
@@ -278,6 +279,9 @@ struct soft_vm {
 	atomic_uint *code_gen;
 	uint64_t ram_pages;
 	atomic_uint_fast64_t nr_invalidations;
+	/* private to exec.c: the core's own registrations, so it only swaps
+	 * in its specialised fast handlers where nobody overrode it */
+	struct soft_dispatch core_table[SOFT_MNEM_NR];
 };
 
 /* ---- TLB --------------------------------------------------------------- */

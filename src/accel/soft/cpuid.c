@@ -38,10 +38,10 @@
 		    (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | \
 		    (1u << 26))
 #define CPUID1_EDX_HTT (1u << 28)
-/* Leaf 1 ECX: TSC-deadline (irqchip implements it) and "running under a
- * hypervisor".  SSE3+, CX16, POPCNT, MOVBE, XSAVE, AVX, RDRAND, x2APIC,
- * PCID, MONITOR are not implemented. */
-#define CPUID1_ECX ((1u << 24) | (1u << 31))
+/* Leaf 1 ECX: MOVBE and POPCNT (the core implements them), TSC-deadline
+ * (the irqchip does) and "running under a hypervisor".  SSE3+, CX16,
+ * XSAVE, AVX, RDRAND, x2APIC, PCID, MONITOR are not implemented. */
+#define CPUID1_ECX ((1u << 22) | (1u << 23) | (1u << 24) | (1u << 31))
 /* Leaf 6 EAX: ARAT, the LAPIC timer keeps running in every C-state (it is a
  * host timer), so Linux needs no broadcast timer. */
 #define CPUID6_EAX (1u << 2)

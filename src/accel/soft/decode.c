@@ -38,9 +38,8 @@ int soft_code__create(struct soft_cpu *cpu)
 		free(c);
 		return -ENOMEM;
 	}
-	c->cur = c->empty;
-	c->cur_la = 1;
 	cpu->code = c;
+	soft_code__reset_cursor(cpu);
 	return 0;
 }
 
@@ -59,8 +58,7 @@ void soft_code__flush_all(struct soft_cpu *cpu)
 		c->hash[i] = NULL;
 	}
 	c->nr_pages = 0;
-	c->cur = c->empty;
-	c->cur_la = 1;
+	soft_code__reset_cursor(cpu);
 	cpu->stats.code_flushes++;
 }
 
@@ -377,11 +375,22 @@ const struct soft_insn *soft_code__fetch(struct soft_cpu *cpu, uint64_t la, bool
 	unsigned idx;
 
 	if (unlikely(off >= 4096 || pg == c->empty)) {
-		uint64_t gpa;
+		uint64_t gpa, key = (la & SOFT_PAGE_MASK) | cpu->mmu_idx;
+		unsigned h = (unsigned)(la >> 12) & (CODE_JC_SIZE - 1);
 		uint32_t rp;
 		int r;
-		uint8_t *host = soft_mmu__fetch_ptr(cpu, la, &gpa, &rp, &r);
+		uint8_t *host;
 
+		pg = c->jc[h].pg;
+		if (c->jc[h].key == key &&
+		    pg->gen == atomic_load_explicit(&cpu->svm->code_gen[pg->ram_page],
+						    memory_order_acquire)) {
+			c->cur = pg;
+			c->cur_la = la & SOFT_PAGE_MASK;
+			off = la & 0xfff;
+			goto lookup;
+		}
+		host = soft_mmu__fetch_ptr(cpu, la, &gpa, &rp, &r);
 		if (r)
 			return NULL;
 		if (!host) {
@@ -397,8 +406,11 @@ const struct soft_insn *soft_code__fetch(struct soft_cpu *cpu, uint64_t la, bool
 		}
 		c->cur = pg;
 		c->cur_la = la & SOFT_PAGE_MASK;
+		c->jc[h].key = key;
+		c->jc[h].pg = pg;
 		off = la & 0xfff;
 	}
+lookup:
 	idx = pg->map[off];
 	if (unlikely(!idx)) {
 		struct soft_insn tmp;
@@ -442,4 +454,6 @@ void soft_code__reset_cursor(struct soft_cpu *cpu)
 {
 	cpu->code->cur = cpu->code->empty;
 	cpu->code->cur_la = 1;
+	for (unsigned i = 0; i < CODE_JC_SIZE; i++)
+		cpu->code->jc[i].key = 1;   /* never a page address */
 }

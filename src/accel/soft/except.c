@@ -385,6 +385,7 @@ int soft_except__deliver_hook(struct soft_cpu *cpu)
 	if (v == SOFT_EXC_DF)   /* raised directly by a handler: unusual */
 		err = 0;
 	cpu->halted = false;
+	soft_sys__cancel_step(cpu);   /* a faulting instruction does not trap */
 	return deliver_chain(cpu, v, has_error_code(v) ? SOFT_EV_ERR : 0, err, cpu->rip);
 }
 
@@ -394,8 +395,12 @@ int soft_except__deliver_event(struct soft_cpu *cpu, int vector, bool nmi)
 
 	cpu->halted = false;
 	ret = deliver_chain(cpu, vector, SOFT_EV_EXT, 0, cpu->rip);
-	if (ret == SOFT_OK && nmi)
-		cpu->nmi_blocked = true;
+	if (ret == SOFT_OK) {
+		/* the next instruction did not run: no single-step trap for it */
+		soft_sys__cancel_step(cpu);
+		if (nmi)
+			cpu->nmi_blocked = true;
+	}
 	cpu->exc.vector = -1;
 	return ret;
 }

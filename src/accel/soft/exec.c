@@ -35,6 +35,7 @@ int soft_vm__create(struct vm *vm, struct soft_vm **out)
 	soft_ops_branch__register(svm);
 	soft_ops_string__register(svm);
 	soft_ops_misc__register(svm);
+	memcpy(svm->core_table, svm->table, sizeof(svm->table));
 	vm->accel_data = svm;
 	*out = svm;
 	return 0;
@@ -68,6 +69,46 @@ int soft_exec__unimplemented(struct soft_cpu *cpu, const struct soft_insn *in)
 	return soft_raise_ud(cpu);
 }
 
+/* Core handlers that never write next_rip (see soft_exec__run). */
+static bool linear_mnemonic(unsigned m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_MOV: case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX:
+	case ZYDIS_MNEMONIC_MOVSXD: case ZYDIS_MNEMONIC_LEA: case ZYDIS_MNEMONIC_ADD:
+	case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SBB:
+	case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_XOR:
+	case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_TEST: case ZYDIS_MNEMONIC_INC:
+	case ZYDIS_MNEMONIC_DEC: case ZYDIS_MNEMONIC_NEG: case ZYDIS_MNEMONIC_NOT:
+	case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
+	case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL:
+	case ZYDIS_MNEMONIC_RCR: case ZYDIS_MNEMONIC_SHLD: case ZYDIS_MNEMONIC_SHRD:
+	case ZYDIS_MNEMONIC_IMUL: case ZYDIS_MNEMONIC_MUL: case ZYDIS_MNEMONIC_DIV:
+	case ZYDIS_MNEMONIC_IDIV: case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS:
+	case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC: case ZYDIS_MNEMONIC_BSF:
+	case ZYDIS_MNEMONIC_BSR: case ZYDIS_MNEMONIC_TZCNT: case ZYDIS_MNEMONIC_LZCNT:
+	case ZYDIS_MNEMONIC_POPCNT: case ZYDIS_MNEMONIC_BSWAP: case ZYDIS_MNEMONIC_PUSH:
+	case ZYDIS_MNEMONIC_POP: case ZYDIS_MNEMONIC_XCHG: case ZYDIS_MNEMONIC_CMPXCHG:
+	case ZYDIS_MNEMONIC_XADD: case ZYDIS_MNEMONIC_CBW: case ZYDIS_MNEMONIC_CWDE:
+	case ZYDIS_MNEMONIC_CDQE: case ZYDIS_MNEMONIC_CWD: case ZYDIS_MNEMONIC_CDQ:
+	case ZYDIS_MNEMONIC_CQO: case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_ENDBR64:
+	case ZYDIS_MNEMONIC_CMOVO: case ZYDIS_MNEMONIC_CMOVNO: case ZYDIS_MNEMONIC_CMOVB:
+	case ZYDIS_MNEMONIC_CMOVNB: case ZYDIS_MNEMONIC_CMOVZ: case ZYDIS_MNEMONIC_CMOVNZ:
+	case ZYDIS_MNEMONIC_CMOVBE: case ZYDIS_MNEMONIC_CMOVNBE: case ZYDIS_MNEMONIC_CMOVS:
+	case ZYDIS_MNEMONIC_CMOVNS: case ZYDIS_MNEMONIC_CMOVP: case ZYDIS_MNEMONIC_CMOVNP:
+	case ZYDIS_MNEMONIC_CMOVL: case ZYDIS_MNEMONIC_CMOVNL: case ZYDIS_MNEMONIC_CMOVLE:
+	case ZYDIS_MNEMONIC_CMOVNLE:
+	case ZYDIS_MNEMONIC_SETO: case ZYDIS_MNEMONIC_SETNO: case ZYDIS_MNEMONIC_SETB:
+	case ZYDIS_MNEMONIC_SETNB: case ZYDIS_MNEMONIC_SETZ: case ZYDIS_MNEMONIC_SETNZ:
+	case ZYDIS_MNEMONIC_SETBE: case ZYDIS_MNEMONIC_SETNBE: case ZYDIS_MNEMONIC_SETS:
+	case ZYDIS_MNEMONIC_SETNS: case ZYDIS_MNEMONIC_SETP: case ZYDIS_MNEMONIC_SETNP:
+	case ZYDIS_MNEMONIC_SETL: case ZYDIS_MNEMONIC_SETNL: case ZYDIS_MNEMONIC_SETLE:
+	case ZYDIS_MNEMONIC_SETNLE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 soft_handler_fn soft_exec__resolve(struct soft_cpu *cpu, struct soft_insn *in)
 {
 	soft_handler_fn fn = cpu->svm->table[in->mnemonic].fn;
@@ -75,6 +116,14 @@ soft_handler_fn soft_exec__resolve(struct soft_cpu *cpu, struct soft_insn *in)
 	/* LOCK is only legal on a read-modify-write memory destination */
 	if ((in->prefix & SOFT_PFX_LOCK) && (in->nops == 0 || in->op[0].kind != SOFT_OPK_MEM))
 		return soft_exec__unimplemented;
+	if (fn && fn == cpu->svm->core_table[in->mnemonic].fn) {
+		soft_handler_fn fast = soft_ops_fast__select(in);
+
+		if (linear_mnemonic(in->mnemonic))
+			in->flags |= SOFT_INSN_LINEAR;
+		if (fast)
+			return fast;
+	}
 	return fn ? fn : soft_exec__unimplemented;
 }
 
@@ -402,6 +451,7 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 			in = soft_code__fetch(cpu, la, &fatal);
 			pg = c->cur;
 			page_la = c->cur_la;
+			off = la - page_la;
 			if (unlikely(!in)) {
 				if (fatal) {
 					result = SOFT_RUN_FATAL;
@@ -417,9 +467,32 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 				continue;
 			}
 		}
-		cpu->next_rip = rip + in->len;
-		r = in->fn(cpu, in);
-		n++;
+		/* Straight-line run: while the instructions are "linear" (their
+		 * handler never redirects), RIP lives in a register and the next
+		 * record comes straight from the page map, without the
+		 * store/reload round trip through cpu->rip.  Anything unusual
+		 * (exit_req, page end, budget, a branch) goes back to the top. */
+		for (;;) {
+			cpu->next_rip = rip + in->len;
+			r = in->fn(cpu, in);
+			n++;
+			if (unlikely(r != SOFT_OK || shadow))
+				break;
+			if (!(in->flags & SOFT_INSN_LINEAR)) {
+				cpu->rip = cpu->next_rip;
+				goto next;
+			}
+			rip += in->len;
+			off += in->len;
+			cpu->rip = rip;
+			if (unlikely(off >= 4096 || n >= budget ||
+				     atomic_load_explicit(&cpu->exit_req, memory_order_relaxed)))
+				goto next;
+			idx = pg->map[off];
+			if (unlikely((uint16_t)(idx - 1) >= CODE_MAP_CROSS - 1))
+				goto next;
+			in = &pg->insns[idx - 1];
+		}
 		if (unlikely(shadow)) {
 			shadow = false;
 			cpu->int_shadow = false;
@@ -442,6 +515,8 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 		cpu->rip = cpu->next_rip;
 		result = SOFT_RUN_EXIT;
 		break;
+next:
+		;
 	}
 	cpu->stats.insns += n;
 	return result;

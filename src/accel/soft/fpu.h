@@ -9,13 +9,18 @@
  * bit-exact with a real CPU without a software IEEE implementation; integer
  * SIMD is portable C.
  *
- * Known approximations (documented in docs/soft-cpu.md):
+ * Known approximations:
  *  - unmasked SIMD FP exceptions: flags are computed with everything masked,
  *    so an unmasked underflow that is exact is not reported (Linux masks all);
- *  - unmasked x87 numeric exceptions: the destination is left unchanged for
- *    all of them (hardware stores a bias-adjusted result for O/U);
- *  - FIP/FDP/FOP are tracked as "last x87 instruction" only by the handlers
- *    that can do so cheaply (they may be zero). */
+ *  - unmasked x87 overflow/underflow: the masked result is written to a
+ *    register destination (hardware writes a bias-adjusted one); invalid,
+ *    denormal and divide-by-zero leave the destination alone as on hardware;
+ *  - FIP/FDP/FOP/FCS/FDS are not tracked: zero unless loaded by FXRSTOR,
+ *    FLDENV or FRSTOR;
+ *  - FNSTENV/FNSAVE always use the protected-mode layout (no real-mode one);
+ *  - #MF needs CR0.NE=1 (the FERR#/IRQ13 path of NE=0 is not modelled).
+ * Condition-code details the SDM leaves undefined follow the host CPU (the
+ * unit tests compare against it). */
 #ifndef VIREO_ACCEL_SOFT_FPU_H
 #define VIREO_ACCEL_SOFT_FPU_H
 

@@ -10,11 +10,16 @@
 /* Turn an enum fpu_fault into the guest exception (SOFT_OK if none). */
 int fpu_exec__fault(struct soft_cpu *cpu, enum fpu_fault f);
 
-/* CR0/CR4/pending-#MF checks of the instruction class. */
+/* CR0/CR4/pending-#MF checks of the instruction class.  The common case
+ * (SSE enabled, no TS, no pending x87 error) is decided inline. */
 static inline int fpu_exec__avail(struct soft_cpu *cpu, enum fpu_class cls)
 {
-	enum fpu_fault f = soft_fpu__check(&cpu->fpu, cls, cpu->cr0, cpu->cr4);
+	enum fpu_fault f;
 
+	if (__builtin_expect(!(cpu->cr0 & (X86_CR0_EM | X86_CR0_TS)) &&
+			     (cpu->cr4 & X86_CR4_OSFXSR) && !(cpu->fpu.fsw & FSW_ES), 1))
+		return SOFT_OK;
+	f = soft_fpu__check(&cpu->fpu, cls, cpu->cr0, cpu->cr4);
 	return f == FPU_OK ? SOFT_OK : fpu_exec__fault(cpu, f);
 }
 

@@ -74,6 +74,22 @@ enum fpu_fault soft_fpu__ldmxcsr(struct soft_fpu *f, uint32_t v)
 	return FPU_OK;
 }
 
+/* FCW bit 6 reads as one and bits 13-15 as zero, however it was loaded. */
+static uint16_t fcw_fix(uint16_t cw)
+{
+	return (uint16_t)((cw & 0x1F3F) | 0x0040);
+}
+
+/* After loading FCW and FSW, ES and B reflect the unmasked exception
+ * flags, whatever the image said (as FLDCW does). */
+static void fsw_fix(struct soft_fpu *f)
+{
+	if (f->fsw & FSW_EXC & ~f->fcw)
+		f->fsw |= FSW_ES | FSW_B;
+	else
+		f->fsw &= (uint16_t)~(FSW_ES | FSW_B);
+}
+
 /* 2-bit tag of a non-empty register from its contents. */
 static unsigned tag_of(const struct soft_x87_reg *r)
 {
@@ -154,7 +170,7 @@ enum fpu_fault soft_fpu__fxrstor(struct soft_fpu *f, const uint8_t img[512],
 
 	if (mxcsr & ~SOFT_MXCSR_MASK)
 		return FPU_FAULT_GP;
-	f->fcw = get16(img + 0);
+	f->fcw = fcw_fix(get16(img + 0));
 	f->fsw = get16(img + 2);
 	f->ftw = img[4];
 	f->fop = get16(img + 6) & 0x7FF;
@@ -168,6 +184,7 @@ enum fpu_fault soft_fpu__fxrstor(struct soft_fpu *f, const uint8_t img[512],
 		f->fds = get16(img + 20);
 	}
 	f->mxcsr = mxcsr;
+	fsw_fix(f);
 	top = soft_fpu__top(f);
 	for (unsigned i = 0; i < 8; i++) {
 		struct soft_x87_reg *r = &f->st[(top + i) & 7];
@@ -215,7 +232,7 @@ static void store_env(const struct soft_fpu *f, uint8_t *b, bool op32)
 static void load_env(struct soft_fpu *f, const uint8_t *b, bool op32)
 {
 	if (op32) {
-		f->fcw = get16(b + 0);
+		f->fcw = fcw_fix(get16(b + 0));
 		f->fsw = get16(b + 4);
 		f->ftw = soft_fpu__abridge_tag(get16(b + 8));
 		f->fip = get32(b + 12);
@@ -224,7 +241,7 @@ static void load_env(struct soft_fpu *f, const uint8_t *b, bool op32)
 		f->fdp = get32(b + 20);
 		f->fds = get16(b + 24);
 	} else {
-		f->fcw = get16(b + 0);
+		f->fcw = fcw_fix(get16(b + 0));
 		f->fsw = get16(b + 2);
 		f->ftw = soft_fpu__abridge_tag(get16(b + 4));
 		f->fip = get16(b + 6);
@@ -243,6 +260,7 @@ void soft_fpu__fnstenv(struct soft_fpu *f, uint8_t *buf, bool op32)
 void soft_fpu__fldenv(struct soft_fpu *f, const uint8_t *buf, bool op32)
 {
 	load_env(f, buf, op32);
+	fsw_fix(f);
 }
 
 void soft_fpu__fnsave(struct soft_fpu *f, uint8_t *buf, bool op32)
@@ -260,6 +278,7 @@ void soft_fpu__frstor(struct soft_fpu *f, const uint8_t *buf, bool op32)
 	unsigned off = soft_fpu__env_size(op32);
 
 	load_env(f, buf, op32);
+	fsw_fix(f);
 	for (unsigned i = 0; i < 8; i++) {
 		struct soft_x87_reg *r = &f->st[soft_fpu__phys(f, i)];
 

@@ -8,8 +8,10 @@ static int do_int(struct soft_cpu *cpu, int vector, unsigned flags)
 {
 	int ret = soft_except__deliver(cpu, vector, flags | SOFT_EV_SOFT, 0, cpu->next_rip);
 
-	if (ret == SOFT_OK)
+	if (ret == SOFT_OK) {
 		cpu->next_rip = cpu->rip;
+		soft_sys__cancel_step(cpu);   /* the gate cleared TF: no trap */
+	}
 	return ret;
 }
 
@@ -67,8 +69,9 @@ static void apply_flags(struct soft_cpu *cpu, uint64_t val, uint64_t mask)
 	uint64_t f = (old & ~mask) | (val & mask);
 
 	soft_flags__set(cpu, f);
-	/* interrupts may have become deliverable: look at the next boundary */
-	if ((f & SOFT_FL_IF) && !(old & SOFT_FL_IF))
+	/* interrupts may have become deliverable, or single-stepping starts:
+	 * look at the next boundary */
+	if (((f & SOFT_FL_IF) && !(old & SOFT_FL_IF)) || (f & SOFT_FL_TF))
 		soft_cpu__kick(cpu);
 }
 

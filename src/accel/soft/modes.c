@@ -263,7 +263,7 @@ static int h_sysret(struct soft_cpu *cpu, const struct soft_insn *in)
 	cpu->seg[SOFT_SS].base = 0;
 	cpu->seg[SOFT_SS].limit = 0xffffffff;
 	soft_flags__set(cpu, fl);
-	if ((fl & SOFT_FL_IF) && !(old & SOFT_FL_IF))
+	if (((fl & SOFT_FL_IF) && !(old & SOFT_FL_IF)) || (fl & SOFT_FL_TF))
 		soft_cpu__kick(cpu);
 	soft_cpu__update_mode(cpu);
 	return SOFT_OK;

@@ -43,6 +43,15 @@
 #define MISC_ENABLE_RO ((1ull << 0) | (1ull << 11) | (1ull << 12))
 #define EFER_VALID (X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE)
 
+/* Linux probes MSRs it is not sure about with rdmsr_safe on every boot, so
+ * a #GP here is normal guest behaviour: debug level, rate-limited. */
+#define msr_note(...)                                                    \
+	do {                                                             \
+		static struct ratelimit rl__ = { 0, 10 };                \
+		if (log_get_level() >= LOG_DEBUG && ratelimit_ok(&rl__)) \
+			pr_debug("guest: " __VA_ARGS__);                 \
+	} while (0)
+
 static bool pat_valid(uint64_t v)
 {
 	for (unsigned i = 0; i < 8; i++) {
@@ -197,7 +206,7 @@ static int h_rdmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	if (cpu->cpl)
 		return soft_raise_gp0(cpu);
 	if (soft_msr__read(cpu, idx, &v)) {
-		guest_err("rdmsr of unknown MSR %#x: #GP", idx);
+		msr_note("rdmsr of unknown MSR %#x: #GP", idx);
 		return soft_raise_gp0(cpu);
 	}
 	cpu->gpr[SOFT_RAX] = (uint32_t)v;
@@ -213,7 +222,7 @@ static int h_wrmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	if (cpu->cpl)
 		return soft_raise_gp0(cpu);
 	if (soft_msr__write(cpu, idx, v)) {
-		guest_err("wrmsr %#x <- %#llx refused: #GP", idx, (unsigned long long)v);
+		msr_note("wrmsr %#x <- %#llx refused: #GP", idx, (unsigned long long)v);
 		return soft_raise_gp0(cpu);
 	}
 	return SOFT_OK;

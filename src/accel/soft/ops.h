@@ -189,6 +189,9 @@ static inline int opnd_wr(struct soft_cpu *cpu, const struct soft_insn *in, unsi
 	return soft_op_write(cpu, in, n, v);
 }
 
+/* ops_fast.c: specialised handler for a decoded form, or NULL */
+soft_handler_fn soft_ops_fast__select(const struct soft_insn *in);
+
 /* registration, one per ops_*.c */
 void soft_ops_alu__register(struct soft_vm *svm);
 void soft_ops_mov__register(struct soft_vm *svm);
@@ -200,7 +203,8 @@ void soft_ops_bit__register(struct soft_vm *svm);
 /* decode.c */
 #define CODE_HASH_BITS 12
 #define CODE_MAP_CROSS 0x8000u
-#define CODE_MAX_PAGES 16384   /* then flush everything (QEMU-style) */
+#define CODE_JC_SIZE 64
+#define CODE_MAX_PAGES 4096    /* then flush everything (QEMU-style) */
 
 struct soft_code_page {
 	struct soft_code_page *next;
@@ -222,6 +226,14 @@ struct soft_code_cache {
 	struct soft_code_page *empty; /* all-zero map: every lookup misses */
 	uint64_t cur_la;       /* linear page address of cur, 1 = none */
 	struct soft_insn scratch;
+	/* page-switch cache: linear page | mmu_idx -> decoded page, so a call
+	 * or return into another page skips the TLB and hash lookups.  Cleared
+	 * with the cursor (every TLB flush and mode change goes through the
+	 * run loop's slow path, which resets the cursor). */
+	struct {
+		uint64_t key;
+		struct soft_code_page *pg;
+	} jc[CODE_JC_SIZE];
 };
 
 /* Forget the current page (mapping, mode or code changed). */

@@ -78,14 +78,30 @@ static const struct lapic_cpu_hooks cpu_hooks = {
 
 /* ---- VM ------------------------------------------------------------------ */
 
+static void free_sys_cpu(struct soft_sys_cpu *sc)
+{
+	if (!sc)
+		return;
+	soft_cpu__destroy(sc->cpu);
+	pthread_mutex_destroy(&sc->lock);
+	pthread_cond_destroy(&sc->cond);
+	free(sc);
+}
+
 static void soft_vm_destroy(struct vm *vm)
 {
 	struct soft_vm *svm = to_svm(vm);
 
+	struct soft_sys_vm *sv;
+
 	if (!svm)
 		return;
+	sv = svm->sys;
 	soft_irqchip__destroy(svm->irqchip);
-	free(svm->sys);
+	svm->irqchip = NULL;
+	for (unsigned i = 0; sv && i < sizeof(sv->cpus) / sizeof(sv->cpus[0]); i++)
+		free_sys_cpu(sv->cpus[i]);
+	free(sv);
 	soft_vm__destroy(svm);
 	vm->accel_data = NULL;
 }
@@ -130,6 +146,15 @@ static int soft_irq_line(struct vm *vm, unsigned gsi, int level)
 	return soft_irqchip__set_irq(svm->irqchip, gsi, level);
 }
 
+static int soft_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct soft_vm *svm = to_svm(vm);
+
+	if (!svm || !svm->irqchip)
+		return -ENODEV;
+	return soft_irqchip__signal_msi(svm->irqchip, addr, data);
+}
+
 /* ---- vCPU ---------------------------------------------------------------- */
 
 static void cpu_power_on(struct soft_cpu *cpu)
@@ -142,10 +167,14 @@ static void cpu_power_on(struct soft_cpu *cpu)
 static int soft_vcpu_init(struct vcpu *vcpu)
 {
 	struct soft_vm *svm = to_svm(vcpu->vm);
+	struct soft_sys_vm *sv = svm->sys;
 	struct soft_sys_cpu *sc;
 	struct soft_cpu *cpu;
 	int ret;
 
+	if (vcpu->id < 0 || (size_t)vcpu->id >= sizeof(sv->cpus) / sizeof(sv->cpus[0]) ||
+	    sv->cpus[vcpu->id])
+		return -EINVAL;
 	sc = calloc(1, sizeof(*sc));
 	if (!sc)
 		return -ENOMEM;
@@ -159,33 +188,27 @@ static int soft_vcpu_init(struct vcpu *vcpu)
 	atomic_init(&sc->sipi_vector, -1);
 	sc->cpu = cpu;
 	sc->vcpu = vcpu;
-	sc->delivering = -1;
 	cpu->sys = sc;
 	cpu->lapic = svm->irqchip ? soft_irqchip__lapic(svm->irqchip, vcpu->id) : NULL;
 	cpu_power_on(cpu);
 	cpu->wait_for_sipi = vcpu->id != 0;
 	if (cpu->lapic)
 		lapic__set_cpu_hooks(cpu->lapic, &cpu_hooks, sc);
+	sv->cpus[vcpu->id] = sc;
 	vcpu->accel_data = cpu;
 	return 0;
 }
 
+/* The vCPU stops being used here; its memory goes with the VM (see
+ * soft_vm_destroy). */
 static void soft_vcpu_destroy(struct vcpu *vcpu)
 {
 	struct soft_cpu *cpu = vcpu->accel_data;
-	struct soft_sys_cpu *sc;
 
 	if (!cpu)
 		return;
-	sc = cpu->sys;
 	if (cpu->lapic)
 		lapic__set_cpu_hooks(cpu->lapic, NULL, NULL);
-	soft_cpu__destroy(cpu);
-	if (sc) {
-		pthread_mutex_destroy(&sc->lock);
-		pthread_cond_destroy(&sc->cond);
-		free(sc);
-	}
 	vcpu->accel_data = NULL;
 }
 
@@ -457,4 +480,5 @@ const struct accel_ops soft_accel_ops = {
 	.vcpu_run = soft_vcpu_run,
 	.vcpu_kick = soft_vcpu_kick,
 	.irq_line = soft_irq_line,
+	.signal_msi = soft_signal_msi,
 };

@@ -46,6 +46,16 @@ static int h_iop(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (!iop_of(in->mnemonic, &op) || in->nops < 2)
 		return soft_raise_ud(cpu);
+	/* hot path: XMM, XMM (glibc's string functions) */
+	if (in->op[0].rclass == SOFT_RC_XMM && in->op[1].kind == SOFT_OPK_REG &&
+	    in->op[1].rclass == SOFT_RC_XMM && in->op[0].kind == SOFT_OPK_REG) {
+		r = fpu_exec__avail(cpu, FPU_CLASS_SSE);
+		if (r)
+			return r;
+		s = *fpu_exec__xmm(cpu, &in->op[1]);
+		simd__iop(op, fpu_exec__xmm(cpu, &in->op[0]), &s, 16);
+		return SOFT_OK;
+	}
 	r = fpu_exec__avail(cpu, fpu_exec__vec_class(in));
 	if (!r)
 		r = fpu_exec__read_vec(cpu, in, 1, &s, true);

@@ -51,7 +51,7 @@ static int h_movnti(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t v = soft_gpr_read(cpu, &in->op[1]);
 
-	return fpu_exec__mem_write(cpu, in, &v, in->op[1].size);
+	return fpu_exec__mem_write(cpu, in, &v, in->op[1].size == 8 ? 8 : 4);
 }
 
 /* MOVD/MOVQ in all their forms, MOVQ2DQ, MOVDQ2Q: the low 4 or 8 bytes of

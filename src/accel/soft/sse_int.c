@@ -27,10 +27,10 @@ static inline uint16_t satu16(int32_t v)
 
 /* Interleave the low (hi=false) or high halves of d and s in units of
  * `e` bytes. */
-static void unpack(union soft_xmm *d, const union soft_xmm *s, unsigned len,
+static inline __attribute__((always_inline)) void unpack(union soft_xmm *d, const union soft_xmm *s, unsigned len,
 		   unsigned e, bool hi)
 {
-	union soft_xmm r;
+	union soft_xmm r = { .q = { 0, 0 } };
 	unsigned half = len / 2, base = hi ? half : 0;
 
 	for (unsigned i = 0; i < half / e; i++) {
@@ -40,7 +40,7 @@ static void unpack(union soft_xmm *d, const union soft_xmm *s, unsigned len,
 	memcpy(d, &r, len);
 }
 
-static void shift(enum simd_iop op, union soft_xmm *d, uint64_t count, unsigned len)
+static inline __attribute__((always_inline)) void shift(enum simd_iop op, union soft_xmm *d, uint64_t count, unsigned len)
 {
 	unsigned n;
 
@@ -85,7 +85,10 @@ static void shift(enum simd_iop op, union soft_xmm *d, uint64_t count, unsigned 
 	}
 }
 
-void simd__iop(enum simd_iop op, union soft_xmm *d, const union soft_xmm *s, unsigned len)
+/* Instantiated for len = 16 and len = 8 so the lane loops have constant
+ * trip counts (the compiler turns them into host SIMD). */
+static inline __attribute__((always_inline)) void
+iop(enum simd_iop op, union soft_xmm *d, const union soft_xmm *s, unsigned len)
 {
 	union soft_xmm r;
 	unsigned nb = len, nw = len / 2, nd = len / 4, nq = len / 8;
@@ -240,6 +243,71 @@ void simd__iop(enum simd_iop op, union soft_xmm *d, const union soft_xmm *s, uns
 	}
 }
 
+/* GCC vector extensions (not host intrinsics: they compile for any
+ * target) for the operations glibc's string functions live on. */
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+typedef int8_t v16s8 __attribute__((vector_size(16)));
+typedef uint16_t v8u16 __attribute__((vector_size(16)));
+typedef int16_t v8s16 __attribute__((vector_size(16)));
+typedef uint32_t v4u32 __attribute__((vector_size(16)));
+typedef int32_t v4s32 __attribute__((vector_size(16)));
+typedef uint64_t v2u64 __attribute__((vector_size(16)));
+
+static bool iop_vec16(enum simd_iop op, union soft_xmm *d, const union soft_xmm *s)
+{
+	v16u8 a, b, m;
+	v8u16 aw, bw;
+	v4u32 ad, bd;
+	v2u64 aq, bq;
+
+	memcpy(&a, d, 16);
+	memcpy(&b, s, 16);
+	switch (op) {
+	case SIMD_PCMPEQB: a = (v16u8)(a == b); break;
+	case SIMD_PXOR: a ^= b; break;
+	case SIMD_POR: a |= b; break;
+	case SIMD_PAND: a &= b; break;
+	case SIMD_PANDN: a = ~a & b; break;
+	case SIMD_PADDB: a += b; break;
+	case SIMD_PSUBB: a -= b; break;
+	case SIMD_PMINUB: m = (v16u8)(b < a); a = (b & m) | (a & ~m); break;
+	case SIMD_PMAXUB: m = (v16u8)(b > a); a = (b & m) | (a & ~m); break;
+	case SIMD_PCMPGTB: a = (v16u8)((v16s8)a > (v16s8)b); break;
+	case SIMD_PCMPEQW: case SIMD_PADDW: case SIMD_PSUBW:
+		memcpy(&aw, &a, 16);
+		memcpy(&bw, &b, 16);
+		aw = op == SIMD_PCMPEQW ? (v8u16)(aw == bw) : op == SIMD_PADDW ? aw + bw : aw - bw;
+		memcpy(&a, &aw, 16);
+		break;
+	case SIMD_PCMPEQD: case SIMD_PADDD: case SIMD_PSUBD:
+		memcpy(&ad, &a, 16);
+		memcpy(&bd, &b, 16);
+		ad = op == SIMD_PCMPEQD ? (v4u32)(ad == bd) : op == SIMD_PADDD ? ad + bd : ad - bd;
+		memcpy(&a, &ad, 16);
+		break;
+	case SIMD_PADDQ: case SIMD_PSUBQ:
+		memcpy(&aq, &a, 16);
+		memcpy(&bq, &b, 16);
+		aq = op == SIMD_PADDQ ? aq + bq : aq - bq;
+		memcpy(&a, &aq, 16);
+		break;
+	default:
+		return false;
+	}
+	memcpy(d, &a, 16);
+	return true;
+}
+
+void simd__iop(enum simd_iop op, union soft_xmm *d, const union soft_xmm *s, unsigned len)
+{
+	if (len == 16) {
+		if (!iop_vec16(op, d, s))
+			iop(op, d, s, 16);
+	} else {
+		iop(op, d, s, 8);
+	}
+}
+
 void simd__pslldq(union soft_xmm *d, unsigned imm)
 {
 	union soft_xmm r = { .q = { 0, 0 } };
@@ -308,12 +376,19 @@ void simd__shufpd(union soft_xmm *d, const union soft_xmm *s, unsigned imm)
 	*d = r;
 }
 
+/* The top bit of each byte of a quadword gathered into 8 bits: the
+ * multiply shifts bit 8k+7 to bit 56+k with no carries between them. */
+static inline unsigned msb8(uint64_t q)
+{
+	return (unsigned)(((q & 0x8080808080808080ull) >> 7) * 0x0102040810204080ull >> 56);
+}
+
 unsigned simd__pmovmskb(const union soft_xmm *s, unsigned len)
 {
-	unsigned m = 0;
+	unsigned m = msb8(s->q[0]);
 
-	for (unsigned i = 0; i < len; i++)
-		m |= (unsigned)(s->b[i] >> 7) << i;
+	if (len == 16)
+		m |= msb8(s->q[1]) << 8;
 	return m;
 }
 

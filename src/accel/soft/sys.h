@@ -22,8 +22,13 @@ void soft_cpuid(const struct soft_cpuid_cfg *cfg, uint32_t leaf, uint32_t sub,
 		uint32_t r[4]);
 
 /* ---- per-VM / per-vCPU system state ----------------------------------- */
+struct soft_sys_cpu;
+
 struct soft_sys_vm {
 	uint64_t tsc_base_ns;     /* CLOCK_MONOTONIC at VM creation: TSC 0 */
+	/* vCPUs are freed only after the irqchip (whose timer thread may be
+	 * inside a wake hook of theirs) is gone: see soft_accel.c */
+	struct soft_sys_cpu *cpus[64];
 };
 
 struct soft_sys_cpu {
@@ -38,10 +43,10 @@ struct soft_sys_cpu {
 	atomic_bool init_pending;
 	atomic_int sipi_vector;   /* -1: none */
 	bool shutdown;            /* triple fault: never runs again */
-	atomic_bool leave;        /* make soft_exec__run return (kick) */
 	int64_t tsc_adjust;       /* IA32_TSC_ADJUST */
-	/* nested-exception bookkeeping while delivering (except.c) */
-	int delivering;           /* vector being delivered, -1 none */
+	/* single-step: TF was set at the boundary before the current
+	 * instruction, so a #DB trap follows it (system.c) */
+	bool tf_pending;
 };
 
 /* ---- registration (system.c) ----------------------------------------- */
@@ -99,6 +104,16 @@ int soft_except__deliver_hook(struct soft_cpu *cpu);
 int soft_except__deliver_event(struct soft_cpu *cpu, int vector, bool nmi);
 /* Triple fault: dump, stop the VM, park this vCPU. */
 int soft_except__triple_fault(struct soft_cpu *cpu);
+
+/* Single-step bookkeeping: an instruction faulted or raised INT n, so the
+ * pending TF trap does not happen (except.c, intr.c). */
+static inline void soft_sys__cancel_step(struct soft_cpu *cpu)
+{
+	struct soft_sys_cpu *sc = cpu->sys;
+
+	if (sc)
+		sc->tf_pending = false;
+}
 
 /* Interrupt/NMI acceptance at a boundary (system.c): SOFT_OK / SOFT_EXIT. */
 int soft_sys__check_interrupts(struct soft_cpu *cpu);

@@ -135,7 +135,7 @@ static int hook_popf(struct soft_cpu *cpu, uint64_t value, unsigned size)
 	mask = soft_sys__flags_mask(cpu, size, false);
 	f = ((old & ~mask) | (value & mask)) & ~SOFT_FL_RF;
 	soft_flags__set(cpu, f);
-	if ((f & SOFT_FL_IF) && !(old & SOFT_FL_IF))
+	if (((f & SOFT_FL_IF) && !(old & SOFT_FL_IF)) || (f & SOFT_FL_TF))
 		soft_cpu__kick(cpu);
 	return SOFT_OK;
 }
@@ -235,14 +235,40 @@ bool soft_sys__wake_pending(struct soft_cpu *cpu)
 	return (cpu->rflags & SOFT_FL_IF) && lapic__pending_vector(cpu->lapic) >= 0;
 }
 
+/* TF: the run loop has no per-instruction debug check, so while TF is set
+ * the events hook keeps itself scheduled at every boundary; the trap of the
+ * previous instruction goes before external interrupts, as on hardware. */
+static int single_step(struct soft_cpu *cpu, struct soft_sys_cpu *sc)
+{
+	int ret;
+
+	if (sc->tf_pending) {
+		sc->tf_pending = false;
+		cpu->dr[6] |= 1ull << 14;   /* BS */
+		ret = soft_except__deliver_event(cpu, SOFT_EXC_DB, false);
+		if (ret != SOFT_OK)
+			return ret;
+	}
+	if (cpu->rflags & SOFT_FL_TF) {
+		sc->tf_pending = true;
+		soft_cpu__kick(cpu);
+	}
+	return SOFT_OK;
+}
+
 static int hook_events(struct soft_cpu *cpu)
 {
 	struct soft_sys_cpu *sc = cpu->sys;
+	int ret;
 
 	if (sc) {
-		if (sc->shutdown || cpu->wait_for_sipi ||
-		    atomic_load(&sc->init_pending) || atomic_load(&sc->leave))
+		if (sc->shutdown || cpu->wait_for_sipi || atomic_load(&sc->init_pending))
 			return SOFT_EXIT;
+		if (sc->tf_pending || (cpu->rflags & SOFT_FL_TF)) {
+			ret = single_step(cpu, sc);
+			if (ret != SOFT_OK)
+				return ret;
+		}
 	}
 	return soft_sys__check_interrupts(cpu);
 }

@@ -92,8 +92,9 @@ static void rx_publish(struct virtqueue *vq, const struct virtq_elem *e, const u
 			      memory_order_release);
 }
 
-/* 1: delivered; 0: not enough guest buffers (nothing consumed); -1: the
- * frame can never be delivered (dropped). */
+/* 1: delivered; -1: the frame can never be delivered (dropped); 0: not
+ * enough guest buffers yet: vq->last_avail is left past the buffers that
+ * were there, for the caller to arm the kick, then rewind. */
 static int rx_one(struct virtio_net *n, struct virtqueue *vq, const uint8_t *frame, size_t len)
 {
 	bool mrg = n->vdev.guest_features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
@@ -117,10 +118,8 @@ static int rx_one(struct virtio_net *n, struct virtqueue *vq, const uint8_t *fra
 		r = virtq__pop(vq, e);
 		if (r < 0)
 			return -1;
-		if (r == 0) {
-			vq->last_avail = start;
-			return 0;
-		}
+		if (r == 0)
+			return 0;   /* the caller gives the buffers back */
 		if (e->in_len < (nbufs ? 1 : NET_HDR_LEN)) {
 			virtio__set_broken(&n->vdev, "rx buffer missing or too short for the header");
 			return -1;
@@ -155,12 +154,18 @@ static void rx_flush(struct virtio_net *n)
 	if (!rx_ready(n))
 		return;
 	while ((f = n->pending.head)) {
+		uint16_t start = vq->last_avail;
 		int r = rx_one(n, vq, f->data, f->len);
 
 		if (r == 0) {
-			/* Out of buffers: ask for a kick when the guest posts more,
-			 * unless it already did meanwhile. */
-			if (virtq__enable_kicks(vq) && !n->vdev.broken)
+			/* Ask for a kick when the guest posts a buffer beyond the
+			 * ones just found too few, then give those back.  Retry
+			 * only if more arrived meanwhile, so a guest that posts
+			 * too little cannot make this loop spin. */
+			bool more = virtq__enable_kicks(vq) && !n->vdev.broken;
+
+			vq->last_avail = start;
+			if (more)
 				continue;
 			break;
 		}
@@ -300,8 +305,10 @@ struct virtio_dev *virtio_net__new(struct vm *vm, const unsigned char mac[6],
 		(1ull << VIRTIO_F_RING_INDIRECT_DESC) | (1ull << VIRTIO_NET_F_MAC) |
 		(1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
 		(1ull << VIRTIO_NET_F_MTU);
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 2; i++) {
+		n->vdev.vqs[i].dev = &n->vdev;
 		n->vdev.vqs[i].index = i;
+	}
 	return &n->vdev;
 }
 

@@ -105,6 +105,12 @@ static inline uint64_t read_cr2(void)
 	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
 	return v;
 }
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
 static inline void cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");

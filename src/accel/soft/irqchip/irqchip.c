@@ -188,6 +188,29 @@ int soft_irqchip__set_irq(struct soft_irqchip *chip, unsigned gsi, int level)
 	return 0;
 }
 
+int soft_irqchip__signal_msi(struct soft_irqchip *chip, uint64_t addr, uint32_t data)
+{
+	struct hook_batch batch = { .n = 0 };
+	struct apic_msg msg;
+
+	/* Only the interrupt window 0xFEExxxxx reaches the LAPICs; a write
+	 * elsewhere would be an ordinary memory write, not an interrupt. */
+	if ((addr >> 20) != 0xfee)
+		return -EINVAL;
+	msg = (struct apic_msg){
+		.vector = data & 0xff,
+		.mode = (data >> 8) & 7,
+		.logical = addr & (1u << 2),
+		.level_trig = data & (1u << 15),
+		.assert = true,
+		.dest = (addr >> 12) & 0xff,
+		.shorthand = 0,
+	};
+	lapic__deliver(chip, NULL, &msg, &batch);
+	hook_batch__run(&batch);
+	return 0;
+}
+
 struct lapic *soft_irqchip__lapic(struct soft_irqchip *chip, int cpu)
 {
 	if (cpu < 0 || cpu >= chip->nr_cpus)

@@ -45,6 +45,11 @@ void soft_irqchip__destroy(struct soft_irqchip *chip);
  * the PIC and the IOAPIC, like KVM.  Edge devices pulse (1 then 0).
  * Returns 0, or -EINVAL for a GSI out of range. */
 int soft_irqchip__set_irq(struct soft_irqchip *chip, unsigned gsi, int level);
+/* One MSI as a device wrote it (MSI-X table address/data): address
+ * 0xFEExxxxx with destination ID in bits 19:12 and logical mode in bit 2;
+ * data with the vector in bits 7:0, delivery mode in 10:8, trigger in 15.
+ * Returns 0, or -EINVAL for an address outside the interrupt window. */
+int soft_irqchip__signal_msi(struct soft_irqchip *chip, uint64_t addr, uint32_t data);
 /* Machine reset: PICs, IOAPIC, PIT and every LAPIC back to power-on state
  * (line levels driven by devices are kept). */
 void soft_irqchip__reset(struct soft_irqchip *chip);
