@@ -40,7 +40,7 @@ build=${VIREO_BUILD_DIR:-build}
 # qemu-system-x86 is only a reference for tests and benchmarks.
 packages=(
 	build-essential meson ninja-build pkg-config python3
-	libzydis-dev libcriterion-dev libjansson-dev libslirp-dev liburing-dev
+	libzydis-dev libcriterion-dev libjansson-dev libslirp-dev libglib2.0-dev liburing-dev
 	libseccomp-dev
 	busybox-static cpio kmod zstd lz4 xz-utils
 	clang libclang-rt-14-dev

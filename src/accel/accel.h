@@ -17,6 +17,9 @@
  *  - irq_line raises/lowers a GSI, from any thread.
  *  - signal_msi delivers one MSI (address/data as the guest programmed them
  *    into an MSI-X table), from any thread.
+ *  - guest_ram_written (optional, may be NULL): a device or the VMM wrote
+ *    guest RAM [gpa, gpa+len) behind the vCPUs' back (DMA); the soft CPU
+ *    drops decoded code for those pages.
  *  - ioeventfd (optional, may be NULL): make guest writes of len bytes to
  *    MMIO address addr signal eventfd fd without a userspace exit.  Callers
  *    fall back to handling the MMIO write themselves when it is NULL or
@@ -49,6 +52,7 @@ struct accel_ops {
 	int (*irq_line)(struct vm *vm, unsigned gsi, int level);
 	int (*signal_msi)(struct vm *vm, uint64_t addr, uint32_t data);
 	int (*ioeventfd)(struct vm *vm, uint64_t addr, unsigned len, int fd, bool assign);
+	void (*guest_ram_written)(struct vm *vm, uint64_t gpa, uint64_t len);
 };
 
 extern const struct accel_ops kvm_accel_ops;

@@ -64,5 +64,27 @@ int vm__write_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	if (vm->accel && vm->accel->guest_ram_written)
+		vm->accel->guest_ram_written(vm, gpa, len);
 	return 0;
+}
+
+void vm__dma_written(struct vm *vm, const void *hva, uint64_t len)
+{
+	uint64_t off;
+
+	if (!len || !vm->accel || !vm->accel->guest_ram_written)
+		return;
+	off = (uint64_t)((const uint8_t *)hva - vm->ram);
+	if (off >= vm->ram_size || len > vm->ram_size - off)
+		return;
+	/* Host RAM is low RAM then high RAM; split at the 32-bit hole. */
+	if (off < vm->lowmem_size) {
+		uint64_t n = len < vm->lowmem_size - off ? len : vm->lowmem_size - off;
+		vm->accel->guest_ram_written(vm, off, n);
+		off += n;
+		len -= n;
+	}
+	if (len)
+		vm->accel->guest_ram_written(vm, VM_HIGHMEM_BASE + (off - vm->lowmem_size), len);
 }

@@ -132,6 +132,10 @@ void vm__free_ram(struct vm *vm);
 void *vm__gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 int vm__read_guest(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
 int vm__write_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
+/* Devices that wrote guest RAM through a host pointer (DMA into buffers
+ * from vm__gpa_to_hva) report it here, so a CPU backend that caches
+ * decoded guest code can drop stale pages.  Cheap when nothing is cached. */
+void vm__dma_written(struct vm *vm, const void *hva, uint64_t len);
 
 /* Stop the VM.  Safe from any thread, including vCPU threads and signal
  * context-free device code; only the first call's reason/status stick. */

@@ -138,7 +138,7 @@ Test(pic, lint0_masked_blocks_extint)
 
 Test(ioapic, id_version)
 {
-	cr_assert_eq(ioapic_r(1), 0x00170020);
+	cr_assert_eq(ioapic_r(1), 0x00170011, "KVM's in-kernel IOAPIC version");
 	ioapic_w(0, 0x05000000);
 	cr_assert_eq(ioapic_r(0), 0x05000000);
 	cr_assert_eq(ioapic_r(0x10) & 0x10000, 0x10000, "pins masked at reset");
@@ -203,11 +203,14 @@ Test(ioapic, level_remote_irr_eoi)
 	ioapic_route(9, 0x08000 | 0x59);
 	cr_assert_eq(lapic__pending_vector(L(0)), 0x59);
 
-	/* IOAPIC EOI register clears remote IRR too. */
+	/* Version 0x11 has no EOI register (KVM ignores +0x40 too): only the
+	 * LAPIC's EOI broadcast clears remote IRR. */
 	lapic__accept(L(0));
 	soft_irqchip__set_irq(chip, 9, 0);
 	uint32_t eoi = 0x59;
 	bus__write(&vm->mmio, VM_IOAPIC_BASE + 0x40, &eoi, 4);
+	cr_assert_eq(ioapic_r(0x10 + 18) & 0x4000, 0x4000);
+	apic_w(0, 0xB0, 0);
 	cr_assert_eq(ioapic_r(0x10 + 18) & 0x4000, 0);
 }
 

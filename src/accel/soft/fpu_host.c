@@ -85,14 +85,16 @@ uint16_t x87_host__unop(enum x87_unop op, uint16_t fcw, struct soft_x87_reg *res
 	return sw;
 }
 
-/* FPTAN/FSINCOS leave a single value (and C2=1) for out-of-range input. */
+/* FPTAN/FSINCOS leave a single value (and C2=1) for out-of-range input.
+ * sw is early-clobber: %ax is written by fnstsw before the fstpt memory
+ * operands, whose addresses the compiler may otherwise put in %rax. */
 #define X87_UN2_MAYBE(insn)                                                \
 	asm volatile(X87_ENTER "fldt %[a]\n\t" insn "\n\t"                 \
 		     "fnstsw %%ax\n\t"                                     \
 		     "testw $0x400, %%ax\n\tjnz 1f\n\t"                    \
 		     "fstpt %[hi]\n"                                       \
 		     "1:\n\tfstpt %[lo]\n\t" X87_LEAVE                     \
-		     : [lo] "=m"(*lo), [hi] "=m"(*hi), "=a"(sw),           \
+		     : [lo] "=m"(*lo), [hi] "=m"(*hi), "=&a"(sw),          \
 		       [saved] "=m"(saved)                                 \
 		     : [a] "m"(*a), [run] "m"(run)                         \
 		     : X87_CLOBBER, "cc")

@@ -35,7 +35,14 @@ static int mov_ri32(struct soft_cpu *cpu, const struct soft_insn *in)
 
 static int mov_rm64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_rd(cpu, in->mem.seg, soft_ea(cpu, in), &cpu->gpr[R(in, 0)], 8);
+	/* Load into a local: a faulting (page-crossing) load must leave the
+	 * destination untouched, as it may also be the address's base. */
+	uint64_t v;
+	int r = mem_rd(cpu, in->mem.seg, soft_ea(cpu, in), &v, 8);
+
+	if (likely(!r))
+		cpu->gpr[R(in, 0)] = v;
+	return r;
 }
 
 static int mov_rm32(struct soft_cpu *cpu, const struct soft_insn *in)

@@ -62,8 +62,15 @@ static uint64_t fast_run(struct soft_cpu *cpu, const struct soft_insn *in, enum 
 		return 0;
 	if (k == S_MOVS) {
 		if (d > s && d < s + n * size) {
-			for (uint64_t i = 0; i < n * size; i++)   /* byte-forward replication */
-				d[i] = s[i];
+			/* Overlap with the destination above the source: hardware
+			 * copies element by element going forward, so each element
+			 * is read whole before it is stored (not byte by byte). */
+			for (uint64_t i = 0; i < n * size; i += size) {
+				uint64_t t;
+
+				memcpy(&t, s + i, size);
+				memcpy(d + i, &t, size);
+			}
 		} else {
 			memmove(d, s, n * size);
 		}

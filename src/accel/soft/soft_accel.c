@@ -481,4 +481,5 @@ const struct accel_ops soft_accel_ops = {
 	.vcpu_kick = soft_vcpu_kick,
 	.irq_line = soft_irq_line,
 	.signal_msi = soft_signal_msi,
+	.guest_ram_written = soft_code__invalidate_range,
 };

@@ -1,13 +1,18 @@
 /* virtio-blk (virtio v1.2 section 5.2) on top of src/block (raw, qcow2).
- * Requests are served on the device's worker thread.  The request header
- * is copied out of guest memory before it is validated; every sector range
- * is checked against the capacity. */
+ * Requests are taken off the ring on the device's worker thread.  Reads,
+ * writes and flushes of raw images go to an io_uring (blk_uring.c) and
+ * complete later, many in flight; everything else (qcow2, whose metadata
+ * I/O is synchronous, O_DIRECT with misaligned buffers, discard, no
+ * io_uring) is served synchronously right there.  The request header is
+ * copied out of guest memory before it is validated; every sector range is
+ * checked against the capacity. */
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/virtio/blk_uring.h"
 #include "devices/virtio/devices.h"
 #include "devices/virtio/virtio.h"
 #include "util/log.h"
@@ -35,6 +40,7 @@
 #define SEG_MAX (VIRTQ_MAX_SIZE - 2)
 #define SIZE_MAX_BYTES (1u << 20)
 #define MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB per segment */
+#define QUEUED UINT32_MAX              /* do_request: completes asynchronously */
 
 struct virtio_blk_config {
 	uint64_t capacity;
@@ -56,6 +62,8 @@ struct virtio_blk {
 	struct virtio_blk_config cfg;   /* little-endian, as the guest sees it */
 	char serial[20];
 	char name[32];
+	struct blk_uring *aio;          /* NULL: everything synchronous */
+	bool sync_only;                 /* keep aio idle (fuzzing, benchmarks) */
 	struct virtq_elem elem;
 	uint8_t zeros[65536];
 };
@@ -122,7 +130,31 @@ static uint8_t do_discard(struct virtio_blk *b, struct virtq_elem *e, bool zeroe
 	return VIRTIO_BLK_S_OK;
 }
 
-/* Returns the number of bytes written into the guest's buffers. */
+/* Hand IN/OUT/FLUSH to the io_uring; false: serve it synchronously. */
+static bool try_async(struct virtio_blk *b, struct virtq_elem *e, uint32_t type, uint64_t sector,
+		      size_t len)
+{
+	/* add_buf never keeps empty buffers, so the last one holds the status. */
+	const struct iovec *last = &e->in[e->nr_in - 1];
+	uint8_t *status = (uint8_t *)last->iov_base + last->iov_len - 1;
+
+	if (!b->aio || b->sync_only)
+		return false;
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return !blk_uring__rw(b->aio, e->head, e->in, e->nr_in, 0, len, sector * SECTOR,
+				      false, status, (uint32_t)len + 1);
+	case VIRTIO_BLK_T_OUT:
+		return !blk_uring__rw(b->aio, e->head, e->out, e->nr_out, 16, len, sector * SECTOR,
+				      true, status, 1);
+	case VIRTIO_BLK_T_FLUSH:
+		return !blk_uring__flush(b->aio, e->head, status, 1);
+	}
+	return false;
+}
+
+/* Returns the number of bytes written into the guest's buffers, or QUEUED
+ * if the request went to the io_uring (its completion pushes it). */
 static uint32_t do_request(struct virtio_blk *b, struct virtq_elem *e)
 {
 	struct { uint32_t type, reserved; uint64_t sector; } hdr;
@@ -144,6 +176,8 @@ static uint32_t do_request(struct virtio_blk *b, struct virtq_elem *e)
 			status = VIRTIO_BLK_S_IOERR;
 			break;
 		}
+		if (try_async(b, e, VIRTIO_BLK_T_IN, sector, data_in))
+			return QUEUED;
 		ret = rw_segments(b, e->in, e->nr_in, 0, data_in, sector * SECTOR, false);
 		written = (uint32_t)data_in;
 		break;
@@ -156,10 +190,14 @@ static uint32_t do_request(struct virtio_blk *b, struct virtq_elem *e)
 			status = VIRTIO_BLK_S_IOERR;
 			break;
 		}
+		if (try_async(b, e, VIRTIO_BLK_T_OUT, sector, e->out_len - sizeof(hdr)))
+			return QUEUED;
 		ret = rw_segments(b, e->out, e->nr_out, sizeof(hdr), e->out_len - sizeof(hdr),
 				  sector * SECTOR, true);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		if (try_async(b, e, VIRTIO_BLK_T_FLUSH, 0, 0))
+			return QUEUED;
 		ret = block__flush(b->bd);
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
@@ -190,10 +228,32 @@ static void blk_handle_queue(struct virtio_dev *dev, struct virtqueue *vq)
 	struct virtio_blk *b = dev->opaque;
 
 	do {
-		while (virtq__pop(vq, &b->elem) == 1)
-			virtq__push(vq, &b->elem, do_request(b, &b->elem));
+		while (virtq__pop(vq, &b->elem) == 1) {
+			uint32_t written;
+
+			/* A head is the guest's until we push it: reusing one
+			 * that is still in flight is a driver bug we must not
+			 * answer twice. */
+			if (b->aio && blk_uring__busy(b->aio, b->elem.head)) {
+				virtio__set_broken(dev, "request head reused while in flight");
+				break;
+			}
+			written = do_request(b, &b->elem);
+			if (written != QUEUED)
+				virtq__push(vq, &b->elem, written);
+		}
+		if (b->aio)
+			blk_uring__submit(b->aio);
 		virtq__notify(vq);
 	} while (virtq__enable_kicks(vq));
+}
+
+static void blk_handle_fd(struct virtio_dev *dev, int fd)
+{
+	struct virtio_blk *b = dev->opaque;
+
+	if (b->aio && fd == blk_uring__eventfd(b->aio))
+		blk_uring__complete(b->aio, &dev->vqs[0]);
 }
 
 static void blk_config_read(struct virtio_dev *dev, unsigned off, void *data, unsigned len)
@@ -208,16 +268,22 @@ static void blk_reset(struct virtio_dev *dev)
 {
 	struct virtio_blk *b = dev->opaque;
 
+	/* In-flight requests belong to rings that are going away: let them
+	 * finish (regular-file I/O cannot really be cancelled) and drop them
+	 * before the queues are reset under us. */
+	if (b->aio)
+		blk_uring__drain(b->aio);
 	block__flush(b->bd);
 }
 
 static const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.handle_queue = blk_handle_queue,
+	.handle_fd = blk_handle_fd,
 	.reset = blk_reset,
 };
 
-int virtio_blk__create(struct vm *vm, const struct disk_config *c)
+struct virtio_dev *virtio_blk__new(struct vm *vm, const struct disk_config *c, int *err)
 {
 	struct virtio_blk *b;
 	unsigned flags = (c->readonly ? BLOCK_OPEN_RDONLY : 0) | (c->cache_none ? BLOCK_OPEN_DIRECT : 0);
@@ -225,12 +291,15 @@ int virtio_blk__create(struct vm *vm, const struct disk_config *c)
 	int ret;
 
 	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
+	if (!b) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	ret = block__open(c->path, c->format, flags, &b->bd);
 	if (ret) {
 		free(b);
-		return ret;
+		*err = ret;
+		return NULL;
 	}
 	base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
 	snprintf(b->name, sizeof(b->name), "virtio-blk(%.18s)", base);
@@ -249,21 +318,50 @@ int virtio_blk__create(struct vm *vm, const struct disk_config *c)
 
 	b->vdev.ops = &blk_ops;
 	b->vdev.opaque = b;
+	b->vdev.vm = vm;
 	b->vdev.name = b->name;
 	b->vdev.device_id = VIRTIO_ID_BLOCK;
 	b->vdev.pci_class = 0x018000;
 	b->vdev.nr_queues = 1;
+	b->vdev.vqs[0].dev = &b->vdev;
 	b->vdev.config_len = sizeof(b->cfg);
 	b->vdev.host_features = (1ull << VIRTIO_F_RING_EVENT_IDX) | (1ull << VIRTIO_F_RING_INDIRECT_DESC) |
 		(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 		(1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |
 		(c->readonly ? (1ull << VIRTIO_BLK_F_RO) :
 		 (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES));
-	ret = virtio_pci__register(vm, &b->vdev);
-	if (ret) {
-		block__close(b->bd);
-		free(b);
+	/* Only raw images go async: qcow2's metadata I/O is synchronous and
+	 * interleaves with data I/O, and raw never has a backing file. */
+	if (!c->aio_sync && b->bd->drv == &block_raw && !b->bd->backing) {
+		b->aio = blk_uring__new(b->bd->fd, b->bd->direct, b->name);
+		if (b->aio && virtio__worker_add_fd(&b->vdev, blk_uring__eventfd(b->aio))) {
+			blk_uring__free(b->aio);
+			b->aio = NULL;
+		}
 	}
+	return &b->vdev;
+}
+
+void virtio_blk__free(struct virtio_dev *dev)
+{
+	struct virtio_blk *b = dev->opaque;
+
+	blk_uring__free(b->aio);
+	block__close(b->bd);
+	free(b);
+}
+
+int virtio_blk__create(struct vm *vm, const struct disk_config *c)
+{
+	struct virtio_dev *dev;
+	int ret = 0;
+
+	dev = virtio_blk__new(vm, c, &ret);
+	if (!dev)
+		return ret;
+	ret = virtio_pci__register(vm, dev);
+	if (ret)
+		virtio_blk__free(dev);
 	return ret;
 }
 
@@ -295,9 +393,13 @@ int disk_config__parse(const char *arg, struct disk_config *out)
 			out->cache_none = true;
 		else if (!strcmp(tok, "cache=writeback"))
 			out->cache_none = false;
+		else if (!strcmp(tok, "aio=io_uring"))
+			out->aio_sync = false;
+		else if (!strcmp(tok, "aio=sync"))
+			out->aio_sync = true;
 		else {
 			fprintf(stderr, "vireo run: --disk %s: unknown option '%s' (format=raw|qcow2, "
-				"readonly=on|off, cache=none|writeback)\n", arg, tok);
+				"readonly=on|off, cache=none|writeback, aio=io_uring|sync)\n", arg, tok);
 			ret = -EINVAL;
 		}
 	}

@@ -8,17 +8,23 @@
 
 struct vm;
 
-/* --disk PATH[,format=raw|qcow2][,readonly=on][,cache=none|writeback] */
+/* --disk PATH[,format=raw|qcow2][,readonly=on][,cache=none|writeback]
+ *        [,aio=io_uring|sync] */
 struct disk_config {
 	const char *path;
 	enum block_format format;
 	bool readonly;
 	bool cache_none;    /* O_DIRECT; default writeback */
+	bool aio_sync;      /* aio=sync: no io_uring even for raw images */
 };
 /* Parse one --disk argument; prints one line and returns -EINVAL if bad. */
 int disk_config__parse(const char *arg, struct disk_config *out);
 
 int virtio_blk__create(struct vm *vm, const struct disk_config *cfg);
+/* An unregistered device (tests, benchmarks): NULL with *err set on failure.
+ * virtio_blk__free() drains in-flight I/O and closes the image. */
+struct virtio_dev *virtio_blk__new(struct vm *vm, const struct disk_config *cfg, int *err);
+void virtio_blk__free(struct virtio_dev *dev);
 int virtio_rng__create(struct vm *vm);
 
 /* virtio-net (net.c) over a backend from src/net (--net). */

@@ -141,6 +141,8 @@ static int rx_one(struct virtio_net *n, struct virtqueue *vq, const uint8_t *fra
 		written[i] = (uint32_t)chunk;
 		pos += chunk;
 	}
+	for (unsigned i = 0; i < nbufs; i++)
+		virtq__elem_written(vq, &n->rx_elem[i], written[i]);
 	rx_publish(vq, n->rx_elem, written, nbufs);
 	return 1;
 }

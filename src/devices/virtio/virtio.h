@@ -141,6 +141,10 @@ int virtq__enable(struct virtqueue *vq);
  * is marked NEEDS_RESET; stop processing this queue). */
 int virtq__pop(struct virtqueue *vq, struct virtq_elem *elem);
 void virtq__push(struct virtqueue *vq, const struct virtq_elem *elem, uint32_t written);
+/* Report the first `written` bytes of elem's device-writable buffers as
+ * DMA-written (virtq__push does it; devices that publish used entries
+ * themselves call it). */
+void virtq__elem_written(struct virtqueue *vq, const struct virtq_elem *elem, uint32_t written);
 /* Interrupt the driver if the ring's suppression rules allow it. */
 void virtq__notify(struct virtqueue *vq);
 /* Event-idx: ask for a kick on the next avail entry; returns true if more

@@ -189,9 +189,20 @@ int virtq__pop(struct virtqueue *vq, struct virtq_elem *e)
 	return 1;
 }
 
+void virtq__elem_written(struct virtqueue *vq, const struct virtq_elem *e, uint32_t written)
+{
+	for (unsigned i = 0; i < e->nr_in && written; i++) {
+		uint32_t n = e->in[i].iov_len < written ? (uint32_t)e->in[i].iov_len : written;
+		vm__dma_written(vq->dev->vm, e->in[i].iov_base, n);
+		written -= n;
+	}
+}
+
 void virtq__push(struct virtqueue *vq, const struct virtq_elem *e, uint32_t written)
 {
 	struct vring_used_elem *u = &used_ring(vq)[vq->used_idx % vq->size];
+
+	virtq__elem_written(vq, e, written);
 
 	u->id = e->head;
 	u->len = written;

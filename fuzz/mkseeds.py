@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Write the tiny seed inputs of the device harnesses into fuzz/corpus/.
+
+The encoding is fuzz_bus_ops.h's: per operation one byte (bit 0 write,
+bits 1-2 width 1/2/4/8, bits 3-7 window selector), a 2-byte offset (3 if
+the window is larger than 64 KiB), then the value for writes.  The seeds
+are what a driver does first, so the fuzzer starts from deep states."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WIDX = {1: 0, 2: 1, 4: 2, 8: 3}
+
+
+class Seq:
+    def __init__(self, wins):
+        self.wins = wins  # list of window lengths, in harness order
+        self.b = bytearray()
+
+    def _op(self, sel, write, width, off):
+        self.b.append((1 if write else 0) | WIDX[width] << 1 | sel << 3)
+        n = 3 if self.wins[sel] > 0x10000 else 2
+        self.b += off.to_bytes(n, 'little')
+
+    def w(self, sel, off, val, width=1):
+        self._op(sel, True, width, off)
+        self.b += (val & ((1 << (8 * width)) - 1)).to_bytes(width, 'little')
+        return self
+
+    def r(self, sel, off, width=1):
+        self._op(sel, False, width, off)
+        return self
+
+    def special(self, bits=0, payload=b''):
+        self.b.append(len(self.wins) << 3 | (bits & 7))
+        self.b += payload
+        return self
+
+
+def save(name, seeds):
+    d = os.path.join(HERE, 'corpus', name)
+    os.makedirs(d, exist_ok=True)
+    for fname, s in seeds.items():
+        with open(os.path.join(d, fname), 'wb') as f:
+            f.write(bytes(s.b))
+
+
+def serial():
+    W = [8, 16]
+    init = (Seq(W).w(0, 3, 0x80).w(0, 0, 1).w(0, 1, 0).w(0, 3, 0x03).w(0, 2, 0xC7)
+            .w(0, 4, 0x0B).w(0, 1, 0x0F).r(0, 2).r(0, 5).r(0, 6).w(0, 0, 0x41).r(0, 2))
+    loop = (Seq(W).w(0, 2, 0x01).w(0, 4, 0x1F).w(0, 1, 0x0F).w(0, 0, 0x55).w(0, 0, 0xAA)
+            .r(0, 2).r(0, 0).r(0, 5).r(0, 6).w(0, 7, 0x5A).r(0, 7))
+    rx = (Seq(W).w(0, 2, 0xC1).w(0, 1, 0x05).special(6, bytes(range(16))).r(0, 2)
+          .r(0, 5).r(0, 0).special(0, b'x').r(0, 2).w(0, 2, 0x00).special(2, b'abcdef').r(0, 5))
+    save('serial', {'linux_init': init, 'loopback': loop, 'rx_fifo': rx})
+
+
+def rtc():
+    W = [2, 6]
+    t = (Seq(W).w(0, 0, 0x0A).r(0, 1).w(0, 0, 0x0B).r(0, 1).w(0, 1, 0x42).w(0, 0, 0x0A)
+         .w(0, 1, 0x26).w(0, 0, 0x0C).r(0, 1).w(0, 0, 0x00).r(0, 1).w(0, 0, 0x04).r(0, 1))
+    st = (Seq(W).w(0, 0, 0x0B).w(0, 1, 0x86).w(0, 0, 0x00).w(0, 1, 0x59).w(0, 0, 0x04)
+          .w(0, 1, 0x92).w(0, 0, 0x07).w(0, 1, 0x31).w(0, 0, 0x08).w(0, 1, 0x02)
+          .w(0, 0, 0x0B).w(0, 1, 0x26).w(0, 0, 0x0C).r(0, 1).w(0, 0, 0x32).r(0, 1))
+    alarm = (Seq(W).w(0, 0, 0x01).w(0, 1, 0xC0).w(0, 0, 0x03).w(0, 1, 0xC0).w(0, 0, 0x05)
+             .w(0, 1, 0xC0).w(0, 0, 0x0B).w(0, 1, 0x32).w(0, 0, 0x8C).r(0, 1).w(1, 2, 0x8D, 2)
+             .r(1, 2, 2).w(0, 0, 0x7F).w(0, 1, 0xEE).r(0, 1))
+    save('rtc', {'status_regs': t, 'set_time_binary_12h': st, 'alarm_irqs': alarm})
+
+
+def i8042():
+    W = [1, 1, 6]
+    probe = (Seq(W).w(1, 0, 0xAA).r(1, 0).r(0, 0).w(1, 0, 0x20).r(0, 0).w(1, 0, 0x60)
+             .w(0, 0, 0x47).w(1, 0, 0xAB).r(0, 0).w(1, 0, 0xA9).r(0, 0).w(1, 0, 0xAE))
+    kbd = (Seq(W).w(0, 0, 0xFF).r(1, 0).r(0, 0).r(0, 0).w(0, 0, 0xF2).r(0, 0).r(0, 0)
+           .r(0, 0).w(0, 0, 0xED).w(0, 0, 0x07).r(0, 0).w(0, 0, 0xF0).w(0, 0, 0x02).r(0, 0))
+    aux = (Seq(W).w(1, 0, 0xA8).w(1, 0, 0xD4).w(0, 0, 0xFF).r(0, 0).r(0, 0).r(0, 0)
+           .w(1, 0, 0xD3).w(0, 0, 0x5A).r(1, 0).r(0, 0).w(1, 0, 0xD4).w(0, 0, 0xF4).r(0, 0))
+    reset = Seq(W).w(1, 0, 0xD1).w(0, 0, 0xFE).w(1, 0, 0xFE).r(1, 0)
+    save('i8042', {'linux_probe': probe, 'kbd_cmds': kbd, 'aux': aux, 'reset': reset})
+
+
+def acpi_pm():
+    W = [12, 20]
+    sci = (Seq(W).w(0, 2, 0x0121, 2).w(0, 4, 0x0001, 2).special().r(0, 0, 2).r(0, 0, 4)
+           .w(0, 0, 0x0100, 2).r(0, 8, 4).r(0, 8, 4).r(0, 4, 2).w(0, 1, 0xFF))
+    s5 = Seq(W).w(0, 4, 0x0001, 2).w(0, 4, (5 << 10) | 0x2001, 2).r(0, 0, 4)
+    save('acpi_pm', {'power_button_sci': sci, 's5': s5})
+
+
+def debug_exit():
+    W = [4, 12, 0x20, 8]
+    save('debug_exit', {
+        'exit_0x31': Seq(W).r(0, 0).w(2, 0, 0x12).w(0, 0, 0x31).w(0, 0, 0x7F),
+        'port92': Seq(W).r(3, 2).w(3, 2, 0x02).w(3, 2, 0x01).w(0, 1, 0x1234, 2),
+    })
+
+
+def pci():
+    W = [8, 0x1000, 0x1000, 0x100000, 0x40000, 0x100]
+    s = Seq(W)
+
+    def cfg(reg, val=None, width=4):
+        s.w(0, 0, 0x80000000 | 1 << 11 | (reg & 0xFC), 4)
+        if val is None:
+            s.r(0, 4 + (reg & 3), width)
+        else:
+            s.w(0, 4 + (reg & 3), val, width)
+    cfg(0)
+    for bar in range(6):
+        cfg(0x10 + 4 * bar, 0xFFFFFFFF)
+        cfg(0x10 + 4 * bar)
+    cfg(0x10, 0xC001)
+    cfg(0x14, 0xC0000000)
+    cfg(0x18, 0xC0010000)
+    cfg(0x1C, 0)
+    cfg(0x20, 0xC0020000)
+    cfg(0x04, 0x0007, 2)
+    s.r(4, 0, 4).w(4, 0x10008, 0x55, 8).r(5, 0, 1).w(5, 0x1f, 0xAA)
+    s.w(2, 0x18, 0xC0030000, 4).r(2, 0x18, 4).w(2, 0x34, 0, 1).r(2, 0x34, 1)
+    s.r(2, 0x40, 4).w(2, 0x40, 0xFFFFFFFF, 4).r(2, 0x44, 4).special(2).r(2, 6, 2)
+    s.w(2, 4, 0x0407, 2).special(0).w(2, 4, 0, 2).w(0, 1, 0x06).r(0, 1)
+    save('pci', {'probe_and_map': s})
+
+
+def virtio_pci():
+    W = [0x40, 0x8000, 0x20, 0x90, 0x100, 8]
+    C, BAR, NOTIFY, MSIX, CFG, CF8 = range(6)
+
+
+    def ramw(s, off, data):
+        # special op with width bits 3 -> 32 bytes; pad data to 32
+        data = data.ljust(32, b'\0')
+        s.b.append(6 << 3 | 3 << 1)
+        s.b += off.to_bytes(2, 'little') + data
+        return s
+
+    def driver(s, msix=False):
+        s.w(C, 0x14, 0).w(C, 0x14, 1).w(C, 0x14, 3)
+        s.w(C, 0x00, 0, 4).r(C, 0x04, 4).w(C, 0x00, 1, 4).r(C, 0x04, 4)
+        s.w(C, 0x08, 1, 4).w(C, 0x0c, 1, 4).w(C, 0x08, 0, 4).w(C, 0x0c, 1 << 28, 4)
+        s.w(C, 0x14, 0x0B).r(C, 0x14)
+        s.w(C, 0x16, 0, 2).r(C, 0x18, 2).w(C, 0x18, 16, 2)
+        s.w(C, 0x20, 0x1000, 4).w(C, 0x24, 0, 4).w(C, 0x28, 0x2000, 4).w(C, 0x2c, 0, 4)
+        s.w(C, 0x30, 0x3000, 4).w(C, 0x34, 0, 4)
+        if msix:
+            s.w(C, 0x10, 0, 2).w(C, 0x1a, 1, 2)
+        s.w(C, 0x1c, 1, 2).w(C, 0x14, 0x0F)
+        return s
+
+    plain = Seq(W)
+    driver(plain)
+    # desc 0: 0x8000, 64 bytes, WRITE; avail idx 1 ring[0]=0
+    ramw(plain, 0x1000, struct.pack('<QIHH', 0x8000, 64, 2, 0))
+    ramw(plain, 0x2000, struct.pack('<HHH', 0, 1, 0))
+    plain.w(NOTIFY, 0, 0, 2).r(BAR, 0x1000, 1).r(C, 0x15).r(BAR, 0x3000, 4)
+
+    msix = Seq(W)
+    # MSI-X capability is the last one: walk and enable via ECAM dword at cap
+    msix.r(CFG, 0x34, 1)
+    for off in range(0x40, 0x80, 4):
+        msix.r(CFG, off, 4)
+    msix.w(CFG, 0x76, 0x8000, 2)
+    for v in range(2):
+        msix.w(MSIX, 16 * v, 0xFEE00000, 4).w(MSIX, 16 * v + 4, 0, 4)
+        msix.w(MSIX, 16 * v + 8, 0x40 + v, 4).w(MSIX, 16 * v + 12, 0, 4)
+    driver(msix, msix=True)
+    ramw(msix, 0x1000, struct.pack('<QIHHQIHH', 0x8000, 16, 3, 1, 0x8100, 16, 2, 0))
+    ramw(msix, 0x2000, struct.pack('<HHHH', 0, 2, 0, 0))
+    msix.w(NOTIFY, 0, 0, 2).w(MSIX, 12, 1, 4).w(NOTIFY, 0, 0, 2).r(BAR, 0x5000, 4)
+    msix.w(MSIX, 12, 0, 4).w(CFG, 0x10, 0xC0100000, 4).w(CFG, 4, 0, 2).w(CFG, 4, 6, 2)
+
+    save('virtio_pci', {'driver_init_kick': plain, 'msix_kick': msix})
+
+
+if __name__ == '__main__':
+    serial()
+    rtc()
+    i8042()
+    acpi_pm()
+    debug_exit()
+    pci()
+    virtio_pci()
