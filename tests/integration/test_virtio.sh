@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The virtio-pci transport driven by a test guest (no Linux needed): a
 # virtio-blk round trip on a raw and a qcow2 image, checked from the host
-# afterwards, and virtio-rng.
+# afterwards, virtio-rng, and a virtio-net round trip (ARP through the user
+# backend, answered by slirp's gateway).
 #   test_virtio.sh VIREO VIRTIO_ELF
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -15,10 +16,11 @@ written() { dd if="$1" bs=512 skip=2 count=1 status=none | head -c 16 | tr -d '\
 
 raw=$IT_WORK/disk.raw
 truncate -s 1M "$raw"; sig "$raw"
-run_vm --kernel "$guest" --disk "$raw" --rng --cmdline "blk=1 rng=1"
+run_vm --kernel "$guest" --disk "$raw" --rng --net user --cmdline "blk=1 rng=1 net=1"
 expect_guest_pass
 expect_line "blk: write/flush/read round trip OK, id 'disk.raw'"
-expect_line "virtio: 1 blk, 1 rng"
+expect_match '^net: ARP reply: 10\.0\.2\.2 is at 52:55:0a:00:02:02$'
+expect_line "virtio: 1 blk, 1 rng, 1 net"
 if [ "$(written "$raw")" = "WRITTEN-BY-GUEST" ]; then
 	echo "ok: the guest's write reached the raw image"
 else
