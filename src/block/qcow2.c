@@ -454,26 +454,35 @@ int qcow2__read_cluster_range(struct blockdev *bd, void *buf, uint64_t off, size
 	return -EIO;
 }
 
-static int qcow2_read(struct blockdev *bd, void *buf, uint64_t off, size_t len)
+int qcow2__per_cluster(struct blockdev *bd, uint8_t *buf, uint64_t off, size_t len,
+		       int (*fn)(struct blockdev *, uint8_t *, uint64_t, size_t))
 {
 	struct qcow2 *q = bd->priv;
-	uint8_t *p = buf;
 
 	while (len) {
-		uint64_t in_cluster = off & (q->cluster_size - 1);
-		size_t n = q->cluster_size - in_cluster;
+		size_t n = q->cluster_size - (off & (q->cluster_size - 1));
 		int ret;
 
 		if (n > len)
 			n = len;
-		ret = qcow2__read_cluster_range(bd, p, off, n);
+		ret = fn(bd, buf, off, n);
 		if (ret)
 			return ret;
-		p += n;
+		buf += n;
 		off += n;
 		len -= n;
 	}
 	return 0;
+}
+
+static int read_piece(struct blockdev *bd, uint8_t *buf, uint64_t off, size_t len)
+{
+	return qcow2__read_cluster_range(bd, buf, off, len);
+}
+
+static int qcow2_read(struct blockdev *bd, void *buf, uint64_t off, size_t len)
+{
+	return qcow2__per_cluster(bd, buf, off, len, read_piece);
 }
 
 static int qcow2_is_allocated(struct blockdev *bd, uint64_t off, uint64_t len, bool *allocated)

@@ -80,6 +80,9 @@ struct qcow2 {
 };
 
 /* qcow2.c */
+/* Split [off, off+len) at cluster boundaries and call fn per piece. */
+int qcow2__per_cluster(struct blockdev *bd, uint8_t *buf, uint64_t off, size_t len,
+		       int (*fn)(struct blockdev *, uint8_t *, uint64_t, size_t));
 int qcow2__get_l2(struct blockdev *bd, uint64_t l1_index, struct qcow2_l2_slot **slot);
 int qcow2__classify(struct qcow2 *q, uint64_t entry, enum qcow2_cluster_type *type);
 int qcow2__read_cluster_range(struct blockdev *bd, void *buf, uint64_t off, size_t len);

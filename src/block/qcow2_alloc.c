@@ -277,26 +277,15 @@ static int write_cluster_range(struct blockdev *bd, const void *buf, uint64_t of
 	return release_entry(bd, e);
 }
 
+static int write_piece(struct blockdev *bd, uint8_t *buf, uint64_t off, size_t len)
+{
+	return write_cluster_range(bd, buf, off, len);
+}
+
 int qcow2__write(struct blockdev *bd, const void *buf, uint64_t off, size_t len)
 {
-	struct qcow2 *q = bd->priv;
-	const uint8_t *p = buf;
-
-	while (len) {
-		uint64_t in_cluster = off & (q->cluster_size - 1);
-		size_t n = q->cluster_size - in_cluster;
-		int ret;
-
-		if (n > len)
-			n = len;
-		ret = write_cluster_range(bd, p, off, n);
-		if (ret)
-			return ret;
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	/* The buffer is only read; the helper's pointer is non-const for reads. */
+	return qcow2__per_cluster(bd, (uint8_t *)buf, off, len, write_piece);
 }
 
 int qcow2__discard(struct blockdev *bd, uint64_t off, uint64_t len)
