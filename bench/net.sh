@@ -7,6 +7,9 @@
 #       from first to last byte)
 #   rx: host -> guest, busybox wget of a file from a python3 http.server on
 #       127.0.0.1 into /dev/null (timed on the guest clock)
+#   tx via hostfwd: the host downloads a file from busybox httpd in the guest
+#       through a hostfwd port on 127.0.0.1 (tests/linux/http_pull.py, host
+#       clock)
 # BENCH_MB MiB each way (default 16).  Loopback only; slowness never fails
 # this script.
 # usage: bench/net.sh [build-dir]   env: BENCH_MB, BENCH_TIMEOUT (900 s),
@@ -24,7 +27,8 @@ guest=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo}/guest
 for f in "$guest/vmlinuz" "$guest/initramfs.cpio.gz"; do
 	[[ -s $f ]] || { echo "bench/net.sh: $f missing (run scripts/build-guest.sh)" >&2; exit 1; }
 done
-if ! "$vireo" run --help 2>&1 | grep -q -- '--net'; then
+help=$("$vireo" run --help 2>&1 || true)
+if ! grep -q -- '--net' <<<"$help"; then
 	echo "bench/net.sh: SKIP: this vireo has no --net option (virtio-net not built yet)"
 	exit 0
 fi
@@ -64,6 +68,14 @@ timeout 600 wget -q -O /dev/null "http://10.0.2.2:$HTTP_PORT/big.bin"
 rc=$?
 t1=$(up)
 echo "NET-RX $rc $t0 $t1"
+# tx again, with the host pulling a file from busybox httpd through a
+# hostfwd port: large writes instead of nc's.  Port 8081 says when the host
+# is done.
+mkdir -p /www
+dd if=/dev/zero of=/www/big.bin bs=65536 count=$((MB * 16)) 2>/dev/null
+httpd -p 8080 -h /www
+echo "NET-HTTPD-READY"
+timeout 600 nc -l -p 8081 </dev/null >/dev/null
 busybox poweroff -f
 AUTORUN
 chmod 0755 "$work/root/autorun.sh"
@@ -75,8 +87,8 @@ rate() { awk -v mb="$mb" '{ if ($1 != 0) print "fail"; else if ($3 > $2) printf 
 # TXG (guest clock) and RX (guest clock) in MB/s, or "fail"
 guest_run()
 {
-	local name=$1 rc sink_port; shift
-	sink_port=$(free_port)
+	local name=$1 rc sink_port fwd fwd2 vm_pid; shift
+	sink_port=$(free_port) fwd=$(free_port) fwd2=$(free_port)
 	printf 'MB=%s\nSINK_PORT=%s\nHTTP_PORT=%s\n' "$mb" "$sink_port" "$http_port" >"$work/root/net.conf"
 	"$root/tests/linux/mkinitrd.sh" "$guest/initramfs.cpio.gz" "$work/root" "$work/initrd"
 	python3 "$root/tests/linux/tcp_sink.py" "$sink_port" $((mb << 20)) "$tmo" >"$work/sink" 2>&1 &
@@ -84,14 +96,27 @@ guest_run()
 	local cmd
 	if [[ $name = vireo ]]; then
 		cmd=("$vireo" run --accel soft --kernel "$guest/vmlinuz" --initrd "$work/initrd"
-		     --mem 256M --cmdline "$cmdline" --net user)
+		     --mem 256M --cmdline "$cmdline"
+		     --net "user,hostfwd=tcp:127.0.0.1:$fwd-:8080,hostfwd=tcp:127.0.0.1:$fwd2-:8081")
 	else
 		cmd=(qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot
 		     -kernel "$guest/vmlinuz" -initrd "$work/initrd" -append "$cmdline"
-		     -netdev user,id=n -device virtio-net-pci,netdev=n,romfile=)
+		     -netdev "user,id=n,hostfwd=tcp:127.0.0.1:$fwd-:8080,hostfwd=tcp:127.0.0.1:$fwd2-:8081"
+		     -device virtio-net-pci,netdev=n,romfile=)
 	fi
+	timeout -k 5 "$tmo" "${cmd[@]}" >"$work/out" 2>"$work/err" </dev/null &
+	vm_pid=$!
+	: >"$work/pull"
+	while kill -0 "$vm_pid" 2>/dev/null; do
+		if grep -q '^NET-HTTPD-READY' "$work/out" 2>/dev/null; then
+			python3 "$root/tests/linux/http_pull.py" "$fwd" big.bin $((mb << 20)) "$fwd2" \
+				>"$work/pull" 2>&1 || true
+			break
+		fi
+		sleep 1
+	done
 	set +e
-	timeout -k 5 "$tmo" "${cmd[@]}" >"$work/out" 2>"$work/err" </dev/null
+	wait "$vm_pid"
 	rc=$?
 	set -e
 	kill "$sink_pid" 2>/dev/null || true
@@ -101,8 +126,9 @@ guest_run()
 	TX=$(awk -v want=$((mb << 20)) -F'[= ]' '/^bytes=/ { if ($2 >= want && $4 > 0) printf "%.1f\n", $2 / 1e6 / $4; else print "fail" }' "$work/sink")
 	TXG=$(sed -n 's/^NET-TX //p' "$work/out.txt" | rate)
 	RX=$(sed -n 's/^NET-RX //p' "$work/out.txt" | rate)
-	TX=${TX:-fail} TXG=${TXG:-fail} RX=${RX:-fail}
-	if [[ $rc -ne 0 || $TX = fail || $TXG = fail || $RX = fail ]]; then
+	PULL=$(awk -v want=$((mb << 20)) -F'[= ]' '/^bytes=/ { if ($2 >= want && $4 > 0) printf "%.1f\n", $2 / 1e6 / $4; else print "fail" }' "$work/pull")
+	TX=${TX:-fail} TXG=${TXG:-fail} RX=${RX:-fail} PULL=${PULL:-fail}
+	if [[ $rc -ne 0 || $TX = fail || $TXG = fail || $RX = fail || $PULL = fail ]]; then
 		echo "  $name: FAILED (exit $rc; sink: $(cat "$work/sink")): ${cmd[*]}" >&2
 		tail -n 8 "$work/out.txt" | sed 's/^/    | /' >&2
 	fi
@@ -110,15 +136,15 @@ guest_run()
 
 echo "== TCP through user networking, ${mb} MiB each way (guest 10.0.2.15 <-> host 127.0.0.1)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-VTX=n/a VTXG=n/a VRX=n/a QTX=n/a QTXG=n/a QRX=n/a
+VTX=n/a VTXG=n/a VRX=n/a VPULL=n/a QTX=n/a QTXG=n/a QRX=n/a QPULL=n/a
 if [[ " $vmms " = *" vireo "* ]]; then
 	guest_run vireo
-	VTX=$TX VTXG=$TXG VRX=$RX
+	VTX=$TX VTXG=$TXG VRX=$RX VPULL=$PULL
 fi
 if [[ " $vmms " = *" qemu "* ]]; then
 	if command -v qemu-system-x86_64 >/dev/null; then
 		guest_run qemu
-		QTX=$TX QTXG=$TXG QRX=$RX
+		QTX=$TX QTXG=$TXG QRX=$RX QPULL=$PULL
 	else
 		echo "qemu-system-x86_64 not installed: no reference"
 	fi
@@ -128,3 +154,4 @@ printf "%-36s %10s %10s %11s\n" "MB/s" "vireo" "qemu" "vireo/qemu"
 printf "%-36s %10s %10s %11s\n" "tx guest->host (host clock)" "$VTX" "$QTX" "$(ratio "$VTX" "$QTX")"
 printf "%-36s %10s %10s %11s\n" "tx guest->host (guest clock)" "$VTXG" "$QTXG" "$(ratio "$VTXG" "$QTXG")"
 printf "%-36s %10s %10s %11s\n" "rx host->guest, wget (guest clock)" "$VRX" "$QRX" "$(ratio "$VRX" "$QRX")"
+printf "%-36s %10s %10s %11s\n" "tx guest httpd->host via hostfwd" "$VPULL" "$QPULL" "$(ratio "$VPULL" "$QPULL")"

@@ -124,33 +124,49 @@ def pci():
     save('pci', {'probe_and_map': s})
 
 
-def virtio_pci():
-    W = [0x40, 0x8000, 0x20, 0x90, 0x100, 8]
-    C, BAR, NOTIFY, MSIX, CFG, CF8 = range(6)
+VW = [0x40, 0x8000, 0x20, 0x90, 0x100, 8, 0x20]
+C, BAR, NOTIFY, MSIX, CFG, CF8, DEVCFG = range(7)
 
 
-    def ramw(s, off, data):
-        # special op with width bits 3 -> 32 bytes; pad data to 32
-        data = data.ljust(32, b'\0')
-        s.b.append(6 << 3 | 3 << 1)
-        s.b += off.to_bytes(2, 'little') + data
-        return s
+def ramw(s, off, data):
+    # special op kind 2: 32 bytes of guest RAM at off
+    data = data.ljust(32, b'\0')
+    s.b.append(len(VW) << 3 | 2 << 1)
+    s.b += off.to_bytes(2, 'little') + data
+    return s
 
-    def driver(s, msix=False):
-        s.w(C, 0x14, 0).w(C, 0x14, 1).w(C, 0x14, 3)
-        s.w(C, 0x00, 0, 4).r(C, 0x04, 4).w(C, 0x00, 1, 4).r(C, 0x04, 4)
-        s.w(C, 0x08, 1, 4).w(C, 0x0c, 1, 4).w(C, 0x08, 0, 4).w(C, 0x0c, 1 << 28, 4)
-        s.w(C, 0x14, 0x0B).r(C, 0x14)
-        s.w(C, 0x16, 0, 2).r(C, 0x18, 2).w(C, 0x18, 16, 2)
-        s.w(C, 0x20, 0x1000, 4).w(C, 0x24, 0, 4).w(C, 0x28, 0x2000, 4).w(C, 0x2c, 0, 4)
-        s.w(C, 0x30, 0x3000, 4).w(C, 0x34, 0, 4)
+
+def host_event(s, payload):
+    s.b.append(len(VW) << 3 | 3 << 1)
+    s.b += payload
+    return s
+
+
+def virtio_driver(s, nq=1, msix=False, feat_lo=0):
+    s.w(C, 0x14, 0).w(C, 0x14, 1).w(C, 0x14, 3)
+    s.w(C, 0x00, 0, 4).r(C, 0x04, 4).w(C, 0x00, 1, 4).r(C, 0x04, 4)
+    s.w(C, 0x08, 1, 4).w(C, 0x0c, 1, 4).w(C, 0x08, 0, 4).w(C, 0x0c, feat_lo | 1 << 28, 4)
+    s.w(C, 0x14, 0x0B).r(C, 0x14)
+    if msix:
+        s.w(C, 0x10, 0, 2)
+    for q in range(nq):
+        base = 0x1000 + q * 0x3000
+        s.w(C, 0x16, q, 2).r(C, 0x18, 2).w(C, 0x18, 16, 2)
+        s.w(C, 0x20, base, 4).w(C, 0x24, 0, 4).w(C, 0x28, base + 0x1000, 4).w(C, 0x2c, 0, 4)
+        s.w(C, 0x30, base + 0x2000, 4).w(C, 0x34, 0, 4)
         if msix:
-            s.w(C, 0x10, 0, 2).w(C, 0x1a, 1, 2)
-        s.w(C, 0x1c, 1, 2).w(C, 0x14, 0x0F)
-        return s
+            s.w(C, 0x1a, q + 1, 2)
+        s.w(C, 0x1c, 1, 2)
+    s.w(C, 0x14, 0x0F)
+    return s
+
+
+def virtio_pci():
+    W = VW
+
 
     plain = Seq(W)
-    driver(plain)
+    virtio_driver(plain)
     # desc 0: 0x8000, 64 bytes, WRITE; avail idx 1 ring[0]=0
     ramw(plain, 0x1000, struct.pack('<QIHH', 0x8000, 64, 2, 0))
     ramw(plain, 0x2000, struct.pack('<HHH', 0, 1, 0))
@@ -165,13 +181,49 @@ def virtio_pci():
     for v in range(2):
         msix.w(MSIX, 16 * v, 0xFEE00000, 4).w(MSIX, 16 * v + 4, 0, 4)
         msix.w(MSIX, 16 * v + 8, 0x40 + v, 4).w(MSIX, 16 * v + 12, 0, 4)
-    driver(msix, msix=True)
+    virtio_driver(msix, msix=True)
     ramw(msix, 0x1000, struct.pack('<QIHHQIHH', 0x8000, 16, 3, 1, 0x8100, 16, 2, 0))
     ramw(msix, 0x2000, struct.pack('<HHHH', 0, 2, 0, 0))
     msix.w(NOTIFY, 0, 0, 2).w(MSIX, 12, 1, 4).w(NOTIFY, 0, 0, 2).r(BAR, 0x5000, 4)
     msix.w(MSIX, 12, 0, 4).w(CFG, 0x10, 0xC0100000, 4).w(CFG, 4, 0, 2).w(CFG, 4, 6, 2)
 
     save('virtio_pci', {'driver_init_kick': plain, 'msix_kick': msix})
+
+
+def virtio_net():
+    feats = 1 << 3 | 1 << 5 | 1 << 15 | 1 << 16
+    s = Seq(VW)
+    virtio_driver(s, nq=2, feat_lo=feats)
+    s.r(DEVCFG, 0, 4).r(DEVCFG, 4, 2).r(DEVCFG, 6, 2).r(DEVCFG, 10, 2)
+    ramw(s, 0x1000, struct.pack('<QIHHQIHH', 0x8000, 1526, 2, 0, 0x8800, 1526, 2, 0))
+    ramw(s, 0x2000, struct.pack('<HHHH', 0, 2, 0, 1))
+    ramw(s, 0x4000, struct.pack('<QIHH', 0x9000, 12 + 60, 0, 0))
+    ramw(s, 0x5000, struct.pack('<HHH', 0, 1, 0))
+    s.w(NOTIFY, 4, 1, 2).w(NOTIFY, 0, 0, 2)
+    host_event(s, bytes([1]) + (60).to_bytes(2, 'little') + (2000).to_bytes(2, 'little'))
+    s.r(BAR, 0x1000, 1)
+    small = Seq(VW)
+    virtio_driver(small, nq=2)
+    host_event(small, bytes([0]) + (14).to_bytes(2, 'little'))
+    ramw(small, 0x1000, struct.pack('<QIHH', 0x8000, 8, 2, 0))
+    ramw(small, 0x2000, struct.pack('<HHH', 0, 1, 0))
+    small.w(NOTIFY, 0, 0, 2)
+    save('virtio_net', {'tx_rx_mrg': s, 'rx_short_buffer': small})
+
+
+def virtio_console():
+    s = Seq(VW)
+    s.w(DEVCFG, 8, 0x41, 4).r(DEVCFG, 4, 4)
+    virtio_driver(s, nq=2, feat_lo=1 << 2)
+    ramw(s, 0x1000, struct.pack('<QIHH', 0x8000, 64, 2, 0))
+    ramw(s, 0x2000, struct.pack('<HHH', 0, 1, 0))
+    ramw(s, 0x4000, struct.pack('<QIHH', 0x9000, 16, 0, 0))
+    ramw(s, 0x5000, struct.pack('<HHH', 0, 1, 0))
+    s.w(NOTIFY, 4, 1, 2)
+    host_event(s, bytes([9]))
+    s.w(NOTIFY, 0, 0, 2)
+    host_event(s, bytes([0xff]))
+    save('virtio_console', {'tx_rx': s})
 
 
 if __name__ == '__main__':
@@ -182,3 +234,5 @@ if __name__ == '__main__':
     debug_exit()
     pci()
     virtio_pci()
+    virtio_net()
+    virtio_console()

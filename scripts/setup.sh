@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to a booted guest: installs the
 # Debian packages vireo needs, builds vireo, builds the default guest
-# (scripts/build-guest.sh) and runs it. Every step is skipped when already
-# done, so a second run is quick. See docs/setup.md.
+# (scripts/build-guest.sh) and its Debian disk image (scripts/build-rootfs.sh)
+# and runs it. Every step is skipped when already done, so a second run is
+# quick. See docs/setup.md.
 set -euo pipefail
 
 usage() {
@@ -43,6 +44,7 @@ packages=(
 	libzydis-dev libcriterion-dev libjansson-dev libslirp-dev libglib2.0-dev liburing-dev
 	libseccomp-dev
 	busybox-static cpio kmod zstd lz4 xz-utils
+	debootstrap e2fsprogs openssh-client
 	clang libclang-rt-14-dev
 	qemu-system-x86
 )
@@ -124,6 +126,11 @@ install_packages
 build_vireo
 if ! "$repo/scripts/build-guest.sh"; then
 	echo "[setup] error: building the default guest failed" >&2
+	exit 4
+fi
+# The Debian disk image (debian.qcow2) boots with the guest's kernel.
+if ! VIREO="$build/src/cli/vireo" "$repo/scripts/build-rootfs.sh"; then
+	echo "[setup] error: building the Debian disk image failed (the initramfs guest is ready)" >&2
 	exit 4
 fi
 

@@ -102,8 +102,10 @@ int block__open_depth(const char *path, enum block_format fmt, unsigned flags, i
 		return -ELOOP;
 	}
 	bd = calloc(1, sizeof(*bd));
-	if (!bd)
+	if (!bd) {
+		pr_err("%s: out of memory", path);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&bd->lock, NULL);
 	bd->readonly = flags & BLOCK_OPEN_RDONLY;
 	bd->path = strdup(path);

@@ -39,13 +39,10 @@ static int attach_devices(struct vm *vm)
 		return ret;
 	}
 	for (int i = 0; i < vm->cfg.nr_disks; i++) {
+		/* Reports its own errors (one line naming the disk). */
 		ret = virtio_blk__create(vm, &vm->cfg.disks[i]);
-		if (ret) {
-			/* block__open already named the file and the reason. */
-			if (ret != -EINVAL && ret != -EBUSY && ret != -ENOENT && ret != -ELOOP)
-				pr_err("--disk %s: %s", vm->cfg.disks[i].path, strerror(-ret));
+		if (ret)
 			return ret;
-		}
 	}
 	for (int i = 0; i < vm->cfg.nr_nets; i++) {
 		/* The backends report their own errors (one line naming --net). */

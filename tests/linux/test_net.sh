@@ -12,7 +12,8 @@ set -euo pipefail
 lx_init "$1"
 here=$(cd "$(dirname "$0")" && pwd)
 
-"$VIREO" run --help 2>&1 | grep -q -- '--net' ||
+help=$("$VIREO" run --help 2>&1 || true)
+grep -q -- '--net' <<<"$help" ||
 	it_skip "this vireo has no --net option (virtio-net not built yet)"
 command -v python3 >/dev/null || it_skip "python3 is needed for the host side"
 

@@ -21,13 +21,15 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* MiB/s for one pass; -1 on failure. */
-static double pass(struct tring *t, uint32_t type, unsigned depth)
+/* MiB/s for one pass; -1 on failure.  *busy: the share of the time the
+ * device's thread was inside its handlers (unable to take new requests). */
+static double pass(struct tring *t, uint32_t type, unsigned depth, double *busy)
 {
 	unsigned nreq = FILE_SIZE / REQ;
 	uint16_t done = tring_used_idx(t);
 	double t0 = now();
 
+	t->busy = 0;
 	for (unsigned r = 0; r < nreq;) {
 		unsigned batch = nreq - r < depth ? nreq - r : depth;
 
@@ -48,6 +50,7 @@ static double pass(struct tring *t, uint32_t type, unsigned depth)
 		if (!tring_wait(t, ++done, 30000))
 			return -1;
 	}
+	*busy = t->busy / (now() - t0);
 	return FILE_SIZE / (1 << 20) / (now() - t0);
 }
 
@@ -66,6 +69,19 @@ int main(int argc, char **argv)
 		perror(path);
 		return 1;
 	}
+	/* Allocate every block first so no pass measures the filesystem's
+	 * allocation of a sparse file. */
+	{
+		static char chunk[REQ];
+
+		memset(chunk, 0xa5, sizeof(chunk));
+		for (unsigned i = 0; i < FILE_SIZE / REQ; i++)
+			if (pwrite(fd, chunk, REQ, (off_t)i * REQ) != REQ) {
+				perror("pwrite");
+				return 1;
+			}
+		fdatasync(fd);
+	}
 	printf("%u MiB file in %s, %u KiB requests, %u in flight\n", FILE_SIZE >> 20, dir,
 	       REQ >> 10, depth);
 	for (int direct = 0; direct < 2; direct++) {
@@ -73,21 +89,35 @@ int main(int argc, char **argv)
 			struct disk_config dc = { .path = path, .format = BLOCK_FMT_RAW,
 						  .aio_sync = sync, .cache_none = direct };
 			struct tring t;
-			double w, r;
+			double w = -1, r = -1, wb = 0, rb = 0, b;
 
-			if (tring_open(&t, &dc, 256, (uint64_t)depth * REQ + T_DATA)) {
+			if (tring_open(&t, &dc, 256, (uint64_t)(depth + 16) * REQ)) {
 				printf("%-9s %-8s: cannot open\n", direct ? "none" : "writeback",
 				       sync ? "sync" : "io_uring");
 				continue;
 			}
 			memset(tring_hva(&t, T_DATA), 0x5a, (size_t)depth * REQ);
-			w = pass(&t, T_OUT, depth);
-			/* Reads should come from the disk, not what the writes cached. */
-			fdatasync(fd);
-			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-			r = pass(&t, T_IN, depth);
-			printf("cache=%-9s aio=%-8s: write %7.0f MiB/s  read %7.0f MiB/s\n",
-			       direct ? "none" : "writeback", sync ? "sync" : "io_uring", w, r);
+			/* Best of three: the machine is shared. */
+			for (int k = 0; k < 3; k++) {
+				double x = pass(&t, T_OUT, depth, &b);
+
+				/* Reads should come from the disk, not from
+				 * what the writes left in the page cache. */
+				fdatasync(fd);
+				posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+				if (x > w) {
+					w = x;
+					wb = b;
+				}
+				x = pass(&t, T_IN, depth, &b);
+				if (x > r) {
+					r = x;
+					rb = b;
+				}
+			}
+			printf("cache=%-9s aio=%-8s: write %5.0f MiB/s (thread busy %3.0f%%)  "
+			       "read %5.0f MiB/s (busy %3.0f%%)\n", direct ? "none" : "writeback",
+			       sync ? "sync" : "io_uring", w, 100 * wb, r, 100 * rb);
 			tring_close(&t);
 		}
 	}

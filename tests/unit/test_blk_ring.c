@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "test_blk_ring.h"
 
@@ -67,7 +68,8 @@ uint16_t tring_req(struct tring *t, uint32_t type, uint64_t sector, uint64_t dat
 	set_desc(t, i, T_HDR + 16ull * head, 16, 1);
 	i = (i + 1) % t->qsz;
 	if (type != T_FLUSH && len) {
-		uint32_t seg = len / nseg;
+		/* Whole sectors per segment, as real drivers send. */
+		uint32_t seg = len / nseg >= 512 ? (len / nseg) & ~511u : len / nseg;
 
 		for (unsigned s = 0; s < nseg; s++) {
 			uint32_t l = s == nseg - 1 ? len - seg * (nseg - 1) : seg;
@@ -83,9 +85,20 @@ uint16_t tring_req(struct tring *t, uint32_t type, uint64_t sector, uint64_t dat
 	return head;
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void tring_kick(struct tring *t)
 {
+	double t0 = now();
+
 	t->dev->ops->handle_queue(t->dev, t->vq);
+	t->busy += now() - t0;
 }
 
 uint16_t tring_used_idx(struct tring *t)
@@ -110,13 +123,16 @@ bool tring_wait(struct tring *t, uint16_t n, int timeout_ms)
 {
 	while (tring_used_idx(t) != n) {
 		struct pollfd p;
+		double t0;
 
 		if (!t->dev->nr_extra_fds)
 			return false;  /* synchronous device: nothing will come */
 		p = (struct pollfd){ .fd = t->dev->extra_fds[0], .events = POLLIN };
 		if (poll(&p, 1, timeout_ms) <= 0)
 			return false;
+		t0 = now();
 		t->dev->ops->handle_fd(t->dev, p.fd);
+		t->busy += now() - t0;
 	}
 	return true;
 }

@@ -27,6 +27,7 @@ struct tring {
 	struct virtqueue *vq;
 	uint16_t qsz;
 	uint16_t next_desc;
+	double busy;    /* seconds spent inside the device's handlers */
 };
 
 /* 0 or -errno from virtio_blk__new. */

@@ -473,15 +473,28 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 		 * store/reload round trip through cpu->rip.  Anything unusual
 		 * (exit_req, page end, budget, a branch) goes back to the top. */
 		for (;;) {
+			uint32_t left;
+
+			/* the handler may run up to `left` more records itself
+			 * (soft_chain, ops_fast.c); none in an interrupt shadow */
+			left = shadow ? 0 : budget - n - 1 < SOFT_CHAIN_MAX ?
+			       (uint32_t)(budget - n - 1) : SOFT_CHAIN_MAX;
+			c->chain_left = left;
+			c->chain_off = (uint32_t)off;
 			cpu->next_rip = rip + in->len;
 			r = in->fn(cpu, in);
-			n++;
-			if (unlikely(r != SOFT_OK || shadow))
+			n += 1 + left - c->chain_left;
+			if (unlikely(r != SOFT_OK || shadow)) {
+				c->chain_left = 0;
 				break;
-			if (!(in->flags & SOFT_INSN_LINEAR)) {
+			}
+			if (!(in->flags & SOFT_INSN_LINEAR) || c->chain_left != left) {
+				/* a branch, or a chain that ended elsewhere */
+				c->chain_left = 0;
 				cpu->rip = cpu->next_rip;
 				goto next;
 			}
+			c->chain_left = 0;
 			rip += in->len;
 			off += in->len;
 			cpu->rip = rip;

@@ -80,7 +80,7 @@ static int h_jmp_far(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	struct soft_seg cs;
 	uint64_t off;
-	unsigned osize;
+	unsigned osize = 0;   /* set by far_target(); -O3 cannot see it */
 	uint16_t sel;
 	int ret;
 
@@ -106,7 +106,7 @@ static int h_call_far(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	struct soft_seg cs;
 	uint64_t off, rsp = cpu->gpr[SOFT_RSP];
-	unsigned osize;
+	unsigned osize = 0;
 	uint16_t sel;
 	int ret;
 

@@ -234,7 +234,18 @@ struct soft_code_cache {
 		uint64_t key;
 		struct soft_code_page *pg;
 	} jc[CODE_JC_SIZE];
+	/* threaded dispatch (soft_chain in ops_fast.c): how many more
+	 * instructions a handler may run by tail-calling the next record of
+	 * `cur` itself, and the page offset of the one running now.  The run
+	 * loop sets both before each call and zeroes chain_left after it, so
+	 * a handler called from anywhere else never chains. */
+	uint32_t chain_left;
+	uint32_t chain_off;
 };
+
+/* Longest chain of tail calls: bounds interrupt latency and, where the
+ * compiler does not turn them into jumps (-O0), the recursion depth. */
+#define SOFT_CHAIN_MAX 64u
 
 /* Forget the current page (mapping, mode or code changed). */
 void soft_code__reset_cursor(struct soft_cpu *cpu);

@@ -8,29 +8,71 @@
 
 #define R(in, n) ((in)->op[n].reg)
 
+/* Threaded dispatch: a handler that completed normally runs the record at
+ * page offset `off` of the current decoded page by tail-calling its
+ * handler (a jump at -O2), so each handler has its own indirect branch,
+ * which the host predicts far better than the run loop's single call
+ * site, and the loop's bookkeeping is skipped.  It stops (returning to the
+ * loop, which picks up from cpu->next_rip) at anything the loop must see:
+ * the end of the page or of the chain budget, exit_req (interrupts, kicks,
+ * code invalidation, mode changes), or an undecoded or page-crossing
+ * record.  cpu->rip is kept exact so a fault in a chained instruction is
+ * reported at that instruction. */
+static inline int soft_chain_to(struct soft_cpu *cpu, uint64_t off)
+{
+	struct soft_code_cache *c = cpu->code;
+	const struct soft_code_page *pg = c->cur;
+	const struct soft_insn *nin;
+	unsigned idx;
+
+	if (!c->chain_left || off >= 4096 ||
+	    atomic_load_explicit(&cpu->exit_req, memory_order_relaxed))
+		return SOFT_OK;
+	idx = pg->map[off];
+	if (unlikely((uint16_t)(idx - 1) >= CODE_MAP_CROSS - 1))
+		return SOFT_OK;
+	nin = &pg->insns[idx - 1];
+	c->chain_left--;
+	c->chain_off = (uint32_t)off;
+	cpu->rip = cpu->next_rip;
+	cpu->next_rip = cpu->rip + nin->len;
+	return nin->fn(cpu, nin);
+}
+
+/* After a linear instruction: the next one in the page. */
+static inline int soft_chain(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	return soft_chain_to(cpu, (uint64_t)cpu->code->chain_off + in->len);
+}
+
+static inline int chain_ok(struct soft_cpu *cpu, const struct soft_insn *in, int r)
+{
+	return likely(r == SOFT_OK) ? soft_chain(cpu, in) : r;
+}
+
 /* ---- MOV ---------------------------------------------------------------- */
 static int mov_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = cpu->gpr[R(in, 1)];
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int mov_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = (uint32_t)cpu->gpr[R(in, 1)];
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int mov_ri64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = in->imm;
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int mov_ri32(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = (uint32_t)in->imm;
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int mov_rm64(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -42,7 +84,7 @@ static int mov_rm64(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (likely(!r))
 		cpu->gpr[R(in, 0)] = v;
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 static int mov_rm32(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -52,17 +94,17 @@ static int mov_rm32(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (likely(!r))
 		cpu->gpr[R(in, 0)] = (uint32_t)v;
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 static int mov_mr64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), cpu->gpr[R(in, 1)], 8);
+	return chain_ok(cpu, in, mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), cpu->gpr[R(in, 1)], 8));
 }
 
 static int mov_mr32(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), cpu->gpr[R(in, 1)], 4);
+	return chain_ok(cpu, in, mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), cpu->gpr[R(in, 1)], 4));
 }
 
 static int movzx_rm8(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -72,19 +114,19 @@ static int movzx_rm8(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (likely(!r))
 		soft_gpr_write(cpu, &in->op[0], v);
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 static int movsxd_rr(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = (uint64_t)(int64_t)(int32_t)cpu->gpr[R(in, 1)];
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int lea64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = soft_ea(cpu, in);
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 /* ---- ALU ---------------------------------------------------------------- */
@@ -95,7 +137,7 @@ static int lea64(struct soft_cpu *cpu, const struct soft_insn *in)
 		set_cc(cpu, ccop, SZ, a, b, res);                                  \
 		if (write)                                                         \
 			cpu->gpr[R(in, 0)] = res;                                  \
-		return SOFT_OK;                                                    \
+		return soft_chain(cpu, in);                                                    \
 	}
 
 #define ALU_FAMILY(op, expr, ccop, write)                                          \
@@ -119,7 +161,7 @@ static int imul_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	set_cc(cpu, SOFT_CC_SHIFT, 8, 0, p != (int64_t)lo ? (SOFT_FL_CF | SOFT_FL_OF) : 0, lo);
 	cpu->gpr[R(in, 0)] = lo;
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int imul_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -129,7 +171,7 @@ static int imul_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	set_cc(cpu, SOFT_CC_SHIFT, 4, 0, p != (int32_t)lo ? (SOFT_FL_CF | SOFT_FL_OF) : 0, lo);
 	cpu->gpr[R(in, 0)] = lo;
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 /* Shifts by an immediate whose masked count is known non-zero at decode. */
@@ -145,7 +187,7 @@ static int imul_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
 		set_cc(cpu, SOFT_CC_SHIFT, SZ, a, cf | (of ? SOFT_FL_OF : 0), res); \
 		cpu->gpr[R(in, 0)] = res;                                          \
 		(void)bits;                                                        \
-		return SOFT_OK;                                                    \
+		return soft_chain(cpu, in);                                                    \
 	}
 
 #define SHL_BODY res = (val_t)(a << c); cf = (a >> (bits - c)) & 1; of = ((res >> (bits - 1)) & 1) ^ cf;
@@ -170,7 +212,7 @@ static int inc_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	cpu->gpr[R(in, 0)] = a + 1;
 	set_cc(cpu, SOFT_CC_INC, 8, a, cf, a + 1);
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int dec_r64(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -179,16 +221,33 @@ static int dec_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	cpu->gpr[R(in, 0)] = a - 1;
 	set_cc(cpu, SOFT_CC_DEC, 8, a, cf, a - 1);
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
-static int jcc_fast(struct soft_cpu *cpu, const struct soft_insn *in)
-{
-	/* 64-bit mode: the target is canonical-checked by soft_branch */
-	if (cond_fast(cpu, in->opcode & 15))
-		return soft_branch(cpu, cpu->next_rip + in->imm, 8);
-	return SOFT_OK;
-}
+/* 64-bit mode only (opsize 8), one handler per condition so cond_fast()
+ * folds to a compare.  A taken branch inside the current page chains
+ * there: that page is mapped, so the target is canonical. */
+#define JCC_FAST(cc)                                                               \
+	static int jcc_fast_##cc(struct soft_cpu *cpu, const struct soft_insn *in) \
+	{                                                                          \
+		uint64_t t;                                                        \
+		if (!cond_fast(cpu, cc))                                           \
+			return soft_chain(cpu, in);                                \
+		t = cpu->next_rip + in->imm;                                       \
+		if ((uint64_t)(t - cpu->rip + cpu->code->chain_off) < 4096) {      \
+			cpu->next_rip = t;                                         \
+			return soft_chain_to(cpu, t - cpu->rip + cpu->code->chain_off); \
+		}                                                                  \
+		return soft_branch(cpu, t, 8);                                     \
+	}
+JCC_FAST(0) JCC_FAST(1) JCC_FAST(2) JCC_FAST(3) JCC_FAST(4) JCC_FAST(5) JCC_FAST(6) JCC_FAST(7)
+JCC_FAST(8) JCC_FAST(9) JCC_FAST(10) JCC_FAST(11) JCC_FAST(12) JCC_FAST(13) JCC_FAST(14) JCC_FAST(15)
+
+static const soft_handler_fn jcc_fast[16] = {
+	jcc_fast_0, jcc_fast_1, jcc_fast_2, jcc_fast_3, jcc_fast_4, jcc_fast_5, jcc_fast_6,
+	jcc_fast_7, jcc_fast_8, jcc_fast_9, jcc_fast_10, jcc_fast_11, jcc_fast_12, jcc_fast_13,
+	jcc_fast_14, jcc_fast_15,
+};
 
 /* ALU with a memory source: r op= [m] */
 #define ALU_RM(name, expr, ccop, write, T, SZ)                                      \
@@ -202,7 +261,7 @@ static int jcc_fast(struct soft_cpu *cpu, const struct soft_insn *in)
 		set_cc(cpu, ccop, SZ, a, b, res);                                  \
 		if (write)                                                         \
 			cpu->gpr[R(in, 0)] = res;                                  \
-		return SOFT_OK;                                                    \
+		return soft_chain(cpu, in);                                                    \
 	}
 #define ALU_RM_FAMILY(op, expr, ccop, write)                                       \
 	ALU_RM(op##_rm64, expr, ccop, write, uint64_t, 8)                          \
@@ -226,7 +285,7 @@ ALU_RM_FAMILY(test, a & b, SOFT_CC_LOGIC, 0)
 		if (unlikely(r_))                                                  \
 			return r_;                                                 \
 		set_cc(cpu, ccop, SZ, a, b, res);                                  \
-		return SOFT_OK;                                                    \
+		return soft_chain(cpu, in);                                                    \
 	}
 #define CMP_M_SIZES(op, expr, ccop)                                                \
 	CMP_M(op##_mi64, expr, ccop, 8, uint64_t, in->imm)                         \
@@ -244,7 +303,7 @@ static int push_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (likely(!r))
 		cpu->gpr[SOFT_RSP] = sp;
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 static int pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -256,23 +315,23 @@ static int pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 		cpu->gpr[SOFT_RSP] += 8;
 		cpu->gpr[R(in, 0)] = v;   /* POP RSP: the popped value wins */
 	}
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 static int mov_mi64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), in->imm, 8);
+	return chain_ok(cpu, in, mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), in->imm, 8));
 }
 
 static int mov_mi32(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), in->imm, 4);
+	return chain_ok(cpu, in, mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), in->imm, 4));
 }
 
 static int movzx_rr8(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	cpu->gpr[R(in, 0)] = soft_gpr_read(cpu, &in->op[1]) & 0xff;
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int movzx_rm16(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -282,7 +341,7 @@ static int movzx_rm16(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (likely(!r))
 		soft_gpr_write(cpu, &in->op[0], v);
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 /* Read-modify-write of memory without LOCK: [m] op= r/imm. */
@@ -297,7 +356,7 @@ static int movzx_rm16(struct soft_cpu *cpu, const struct soft_insn *in)
 		r_ = mem_wr(cpu, in->mem.seg, ea, res, SZ);                        \
 		if (likely(!r_))                                                   \
 			set_cc(cpu, ccop, SZ, a, b, res);                          \
-		return r_;                                                         \
+		return chain_ok(cpu, in, r_);                                                         \
 	}
 #define ALU_MW_FAMILY(op, expr, ccop)                                              \
 	ALU_MW(op##_mr64w, expr, ccop, uint64_t, 8, cpu->gpr[R(in, 1)])            \
@@ -326,7 +385,7 @@ static inline int imul_common(struct soft_cpu *cpu, const struct soft_insn *in, 
 		set_cc(cpu, SOFT_CC_SHIFT, 4, 0, p != (int32_t)lo ? (SOFT_FL_CF | SOFT_FL_OF) : 0, lo);
 		cpu->gpr[R(in, 0)] = lo;
 	}
-	return SOFT_OK;
+	return soft_chain(cpu, in);
 }
 
 static int imul_rri64(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -363,17 +422,17 @@ static int mov_rm8(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (likely(!r))
 		soft_gpr_write(cpu, &in->op[0], v);
-	return r;
+	return chain_ok(cpu, in, r);
 }
 
 static int mov_mr8(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), soft_gpr_read(cpu, &in->op[1]), 1);
+	return chain_ok(cpu, in, mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), soft_gpr_read(cpu, &in->op[1]), 1));
 }
 
 static int mov_mi8(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), in->imm, 1);
+	return chain_ok(cpu, in, mem_wr(cpu, in->mem.seg, soft_ea(cpu, in), in->imm, 1));
 }
 
 /* ---- selection ---------------------------------------------------------- */
@@ -402,7 +461,7 @@ soft_handler_fn soft_ops_fast__select(const struct soft_insn *in)
 	case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
 	case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE:
 	case ZYDIS_MNEMONIC_JNLE:
-		return in->opsize == 8 ? jcc_fast : NULL;
+		return in->opsize == 8 ? jcc_fast[in->opcode & 15] : NULL;
 	default:
 		break;
 	}

@@ -292,9 +292,11 @@ struct virtio_dev *virtio_blk__new(struct vm *vm, const struct disk_config *c, i
 
 	b = calloc(1, sizeof(*b));
 	if (!b) {
+		pr_err("--disk %s: out of memory", c->path);
 		*err = -ENOMEM;
 		return NULL;
 	}
+	/* block__open names the file and the reason on failure. */
 	ret = block__open(c->path, c->format, flags, &b->bd);
 	if (ret) {
 		free(b);
@@ -360,8 +362,10 @@ int virtio_blk__create(struct vm *vm, const struct disk_config *c)
 	if (!dev)
 		return ret;
 	ret = virtio_pci__register(vm, dev);
-	if (ret)
+	if (ret) {
+		pr_err("--disk %s: cannot attach the device: %s", c->path, strerror(-ret));
 		virtio_blk__free(dev);
+	}
 	return ret;
 }
 

@@ -20,6 +20,7 @@ struct disk_config {
 /* Parse one --disk argument; prints one line and returns -EINVAL if bad. */
 int disk_config__parse(const char *arg, struct disk_config *out);
 
+/* Prints one line naming --disk and the reason on failure. */
 int virtio_blk__create(struct vm *vm, const struct disk_config *cfg);
 /* An unregistered device (tests, benchmarks): NULL with *err set on failure.
  * virtio_blk__free() drains in-flight I/O and closes the image. */
