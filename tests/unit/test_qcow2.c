@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "block/block.h"
 #include "block/qcow2.h"
@@ -267,4 +270,48 @@ Test(qcow2, second_writer_is_locked_out, .init = setup, .fini = teardown)
 	block__close(a);
 	cr_expect_eq(block__open(path("l.qcow2"), BLOCK_FMT_AUTO, 0, &b), 0);
 	block__close(b);
+}
+
+/* A full host disk: writes past RLIMIT_FSIZE fail with EFBIG, as they would
+ * with ENOSPC.  The writes must fail (I/O error to the guest), and the image
+ * must still check without corruption: at worst clusters leak. */
+Test(qcow2, full_disk_fails_writes_without_corruption, .init = setup, .fini = teardown)
+{
+	struct blockdev *bd = create_open("f.qcow2", 64 << 20, 0, NULL);
+	struct block_check_result r;
+	int status;
+	pid_t pid;
+
+	block__close(bd);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct rlimit lim = { 1 << 20, 1 << 20 };
+		static uint8_t buf[1 << 16];
+		int failed = 0, ret;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &lim) ||
+		    block__open(path("f.qcow2"), BLOCK_FMT_AUTO, 0, &bd))
+			_exit(2);
+		memset(buf, 0x77, sizeof(buf));
+		/* 4 MiB of writes into a file limited to 1 MiB. */
+		for (int i = 0; i < 64; i++) {
+			ret = block__write(bd, buf, (uint64_t)i * sizeof(buf) * 3, sizeof(buf));
+			if (ret == -EFBIG || ret == -ENOSPC || ret == -EIO)
+				failed++;
+			else if (ret)
+				_exit(3);
+		}
+		block__close(bd);
+		_exit(failed ? 0 : 4);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 0, "writes past the limit must fail (child status %d)",
+		     WEXITSTATUS(status));
+	cr_assert_eq(block__open(path("f.qcow2"), BLOCK_FMT_AUTO, 0, &bd), 0);
+	cr_assert_eq(block__check(bd, &r, true, false), 0);
+	cr_expect_eq(r.corruptions, 0, "a full disk must not corrupt the image");
+	block__close(bd);
 }
