@@ -16,6 +16,9 @@ want_sha=$(sha256sum "$LX_ROOT/data.bin" | cut -d' ' -f1)
 lx_autorun <<'AUTORUN'
 #!/bin/sh
 echo "LX-UPTIME $(cut -d' ' -f1 /proc/uptime)"
+# step NAME: guest time since the previous step, for the timing summary.
+last=$(cut -d' ' -f1 /proc/uptime)
+step() { now=$(cut -d' ' -f1 /proc/uptime); echo "LX-STEP $1 $last $now"; last=$now; }
 u=$(uname -a); echo "LX-RC uname $?"; echo "LX-UNAME $u"
 echo "LX-KREL $(uname -r)"
 echo "LX-MACHINE $(uname -m)"
@@ -23,12 +26,17 @@ cat /proc/cpuinfo >/tmp/cpuinfo; echo "LX-RC cpuinfo $?"
 echo "LX-NPROC-CPUINFO $(grep -c '^processor' /tmp/cpuinfo)"
 echo "LX-MODELNAME $(grep -c '^model name' /tmp/cpuinfo)"
 echo "LX-FLAGS $(grep -m1 '^flags' /tmp/cpuinfo | grep -c -w -e fpu -e sse2)"
+step uname+cpuinfo
 s=$(sha256sum /data.bin); echo "LX-RC sha256sum $?"
 echo "LX-SHA256 ${s%% *}"
+step sha256sum
 t=$(seq 1 100000 | sort -n | tail -1); echo "LX-RC sort $?"
 echo "LX-SORT-MAX $t"
+step sort-n
 r=$(seq 1 100000 | sort -rn | tail -1); echo "LX-SORT-MIN $r"
+step sort-rn
 echo "LX-WC $(seq 1 100000 | wc -l)"
+step seq+wc
 echo "LX-UPTIME-END $(cut -d' ' -f1 /proc/uptime)"
 echo "LX-DONE"
 AUTORUN
@@ -55,4 +63,5 @@ expect_field LX-WC 100000
 expect_line LX-DONE
 expect_no_match 'Kernel panic|BUG:|Oops|general protection|segfault'
 echo "guest time for the autorun: $(lx_field LX-UPTIME) s -> $(lx_field LX-UPTIME-END) s"
+awk '$1 == "LX-STEP" { printf "  step %-16s %7.2f s guest time\n", $2, $4 - $3 }' "$VM_OUT"
 it_finish
