@@ -227,8 +227,10 @@ static int img_convert(int argc, char **argv)
 	o.size = src->size;
 	if (block__create(argv[optind + 1], &o))
 		goto out_src;
-	if (block__open(argv[optind + 1], out_fmt, 0, &dst))
+	if (block__open(argv[optind + 1], out_fmt, 0, &dst)) {
+		unlink(argv[optind + 1]);   /* nothing half-made is left behind */
 		goto out_src;
+	}
 	buf = malloc(chunk);
 	if (!buf)
 		goto out_dst;
