@@ -19,7 +19,8 @@ usage: scripts/build-rootfs.sh [--force] [--print-dir]
 Environment: VIREO_CACHE (cache root), VIREO (the vireo binary, default
 $VIREO_BUILD_DIR/src/cli/vireo), VIREO_BUILD_DIR (default build),
 VIREO_ROOTFS_MIRROR (Debian mirror, default: the one apt uses),
-VIREO_ROOTFS_SIZE (file system size, default 2G).
+VIREO_ROOTFS_SIZE (file system size, default 2G), VIREO_ROOTFS_TIMEOUT (seconds
+allowed for the download, default 900).
 USAGE
 }
 
@@ -141,12 +142,14 @@ trap cleanup EXIT
 # --make-tarball) and installed from it, so a rebuild after a script change
 # or --force downloads nothing.
 tarball=$guest/debs/debootstrap-$suite-$(echo "${include[*]}" | sha256sum | cut -c1-12).tgz
-# Bounded: an unreachable mirror must fail, not hang set-up.
-dbs_timeout=${VIREO_ROOTFS_TIMEOUT:-1200}
+# Bounded: an unreachable mirror must fail, not hang set-up. Installing is
+# local but slow on a loaded machine.
+dl_timeout=${VIREO_ROOTFS_TIMEOUT:-900}
+dbs_timeout=1200
 dbs_log=$guest/debootstrap.log
 if [ ! -s "$tarball" ]; then
 	log "downloading Debian $suite packages from $mirror (minbase + ${include[*]})"
-	if ! timeout "$dbs_timeout" debootstrap --variant=minbase --include="$(IFS=,; echo "${include[*]}")" \
+	if ! timeout "$dl_timeout" debootstrap --variant=minbase --include="$(IFS=,; echo "${include[*]}")" \
 		--make-tarball="$work/debs.tgz" "$suite" "$work/dl" "$mirror" >"$dbs_log" 2>&1; then
 		die "debootstrap could not download Debian $suite from $mirror (mirror unreachable? log: $dbs_log)"
 	fi

@@ -136,6 +136,7 @@ fi
 
 if [ "$run_vm" = 0 ]; then
 	log "done (--no-run); boot the default guest with: $build/src/cli/vireo run"
+	log "the Debian disk guest: see docs/guest-images.md"
 	exit 0
 fi
 log "starting: $build/src/cli/vireo run $*"

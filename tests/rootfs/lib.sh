@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the Debian disk guest tests (sourced, not run). They build on
 # tests/linux/lib.sh (lx_init, lx_autorun, lx_initrd, run_vm, expect_*) and
 # add the disk image: RF_IMAGE (the cached guest/debian.qcow2, never written)

@@ -42,7 +42,7 @@ timeout -k 5 "$VM_TIMEOUT" "$VIREO" run --accel "$IT_ACCEL" --kernel "$LX_KERNEL
 vm_pid=$!
 trap 'kill "$vm_pid" 2>/dev/null; rm -rf "$IT_WORK"' EXIT
 
-uname_rc=- uname_out= off_rc=- off_out=
+uname_rc=- uname_out='' off_rc=- off_out=''
 while kill -0 "$vm_pid" 2>/dev/null; do
 	if grep -q '^RF-READY' "$w/out.raw" 2>/dev/null; then
 		echo "guest ready after $(lx_elapsed "$t0") s; ssh to 127.0.0.1:$port"
