@@ -119,8 +119,9 @@ static inline void fuzz__vm_free(struct vm *vm)
 static inline void fuzz__quiet(void)
 {
 	/* Guest mistakes are expected by the million; keep only real errors.
-	 * (Not LOG_ERROR - 1: the enum is unsigned, that would enable all.) */
-	log_set_level(LOG_ERROR);
+	 * (Not LOG_ERROR - 1: the enum is unsigned, that would enable all.)
+	 * FUZZ_VERBOSE=1 shows everything, to see what a replay does. */
+	log_set_level(getenv("FUZZ_VERBOSE") ? LOG_DEBUG : LOG_ERROR);
 }
 
 static inline void fuzz__run(struct fuzz_target *t, const uint8_t *data, size_t size)

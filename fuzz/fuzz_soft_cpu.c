@@ -1,15 +1,17 @@
 /* libFuzzer harness for the software CPU's decoder and executor, the one
  * CPU surface a guest controls byte by byte: the input is machine code run
  * in 64-bit mode (ring 0, or ring 3 if bit 0 of the first byte is set; bit
- * 1 sets TF, bit 2 IOPL 3) on a soft CPU with every handler (core, x87/SSE,
+ * 1 sets TF, bit 2 IOPL 3; bit 3 runs it in 32-bit protected mode without
+ * paging instead, ring 0) on a soft CPU with every handler (core, x87/SSE,
  * system) and the system hooks installed, over 16 MiB of RAM and empty
  * buses.  Whatever the bytes, vireo must neither crash nor hang: unknown
  * opcodes raise #UD, bad accesses #GP/#PF, and so on.
  *
- * Guest layout: GDT 0x1000, IDT 0x2000, exception stubs 0x3000, TSS 0x4000,
- * identity page tables for 1 GiB at 0x10000, stacks below 0x80000, code at
- * 0x100000.  Every IDT vector points at a stub that steps the saved RIP one
- * byte forward and IRETQs, so execution resynchronises after any exception
+ * Guest layout: GDT 0x1000, IDT 0x2000 (32-bit one at 0x5000), exception
+ * stubs 0x3000, TSS 0x4000, identity page tables for 1 GiB at 0x10000,
+ * stacks below 0x80000, code at 0x100000.  Every IDT vector points at a
+ * stub that steps the saved RIP one byte forward and IRETs, so execution
+ * resynchronises after any exception
  * and carries on until the instruction budget is spent, execution reaches
  * the HLTs that follow the code, or the guest breaks delivery itself
  * (triple fault).  The budget is small: decoding under the sanitizers costs
@@ -31,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define IDT      0x2000ull
 #define STUBS    0x3000ull
 #define TSS      0x4000ull
+#define IDT32    0x5000ull
+#define CS32     0x38
 #define PT       0x10000ull
 #define KSTACK   0x80000ull
 #define USTACK   0x70000ull
@@ -72,6 +76,9 @@ static void build_guest(void)
 	static const uint8_t stub[] = { 0x48, 0x83, 0x04, 0x24, 0x01, 0x48, 0xcf };
 	static const uint8_t stub_err[] = { 0x48, 0x83, 0xc4, 0x08,
 					    0x48, 0x83, 0x04, 0x24, 0x01, 0x48, 0xcf };
+	/* add dword [esp], 1; iretd  /  add esp, 4; add dword [esp], 1; iretd */
+	static const uint8_t stub32[] = { 0x83, 0x04, 0x24, 0x01, 0xcf };
+	static const uint8_t stub32_err[] = { 0x83, 0xc4, 0x04, 0x83, 0x04, 0x24, 0x01, 0xcf };
 	uint64_t tss_lo = 0x67 | (TSS << 16) | (0x9ull << 40) | (1ull << 47);
 
 	put64(GDT + 0x08, seg_desc(0xb, 0, true, false));
@@ -80,8 +87,17 @@ static void build_guest(void)
 	put64(GDT + 0x20, seg_desc(0xb, 3, true, false));
 	put64(GDT + 0x28, tss_lo);
 	put64(GDT + 0x30, 0);
+	put64(GDT + CS32, seg_desc(0xb, 0, false, true));
 	put(STUBS, stub, sizeof(stub));
 	put(STUBS + 0x10, stub_err, sizeof(stub_err));
+	put(STUBS + 0x20, stub32, sizeof(stub32));
+	put(STUBS + 0x30, stub32_err, sizeof(stub32_err));
+	for (unsigned v = 0; v < 256; v++) {
+		uint64_t off = has_error_code(v) ? STUBS + 0x30 : STUBS + 0x20;
+
+		put64(IDT32 + 8 * v, (off & 0xffff) | ((uint64_t)CS32 << 16) | (0xeull << 40) |
+				     (3ull << 45) | (1ull << 47) | ((off >> 16) & 0xffff) << 48);
+	}
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t off = has_error_code(v) ? STUBS + 0x10 : STUBS;
 		uint64_t lo = (off & 0xffff) | (0x08ull << 16) | (0xeull << 40) | (3ull << 45) |
@@ -99,15 +115,19 @@ static void build_guest(void)
 
 static void setup_cpu(struct soft_cpu *cpu, uint8_t flags)
 {
-	soft_cpu__setup_flat(cpu, 64, PT);
-	cpu->gdtr = (struct soft_dtable){ GDT, 0x37 };
-	cpu->idtr = (struct soft_dtable){ IDT, 0xfff };
+	bool pm32 = flags & 8;
+
+	soft_cpu__setup_flat(cpu, pm32 ? 32 : 64, pm32 ? 0 : PT);
+	cpu->gdtr = (struct soft_dtable){ GDT, CS32 + 7 };
+	cpu->idtr = pm32 ? (struct soft_dtable){ IDT32, 0x7ff } : (struct soft_dtable){ IDT, 0xfff };
+	if (pm32)
+		soft_seg__decode(seg_desc(0xb, 0, false, true), CS32, &cpu->seg[SOFT_CS]);
 	soft_seg__decode(0x67 | (TSS << 16) | (0x9ull << 40) | (1ull << 47), 0x28,
 			 &cpu->seg[SOFT_TR]);
 	for (unsigned i = 0; i < 16; i++)
 		cpu->gpr[i] = 0x200000 + 0x1000 * i;
 	cpu->gpr[SOFT_RSP] = KSTACK;
-	if (flags & 1) {
+	if ((flags & 1) && !pm32) {
 		soft_seg__decode(seg_desc(0xb, 3, true, false), 0x23, &cpu->seg[SOFT_CS]);
 		for (unsigned s = 0; s < SOFT_NR_SEGS; s++)
 			if (s != SOFT_CS)

@@ -6,7 +6,10 @@ bits 1-2 width 1/2/4/8, bits 3-7 window selector), a 2-byte offset (3 if
 the window is larger than 64 KiB), then the value for writes.  The seeds
 are what a driver does first, so the fuzzer starts from deep states."""
 import os
+import shutil
 import struct
+import subprocess
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIDX = {1: 0, 2: 1, 4: 2, 8: 3}
@@ -226,6 +229,62 @@ def virtio_console():
     save('virtio_console', {'tx_rx': s})
 
 
+SOFT_GROUPS = {
+ 'alu': "add rax, rbx; adc ecx, 5; sub qword ptr [rbx], 7; sbb dl, bl; and r8, r9; or esi, 0x1234; xor rdi, [rbx+8]; cmp al, 3; test rcx, rdx; neg rax; not r10; inc byte ptr [rbx]; dec r11d; imul rax, rbx; imul ecx, [rbx], 9; mul qword ptr [rbx]; div rcx; idiv ecx; lea rax, [rbx+rcx*4+8]",
+ 'shift': "shl rax, 3; shr ecx, cl; sar r8, 1; rol dx, 4; ror byte ptr [rbx], cl; rcl rax, 1; rcr ecx, 7; shld rax, rbx, 5; shrd rcx, rdx, cl; bt rax, rbx; bts dword ptr [rbx], 3; btr rcx, 9; btc rdx, rax; bsf rax, rbx; bsr ecx, edx; popcnt rax, rbx; lzcnt rcx, rdx; tzcnt r8, r9; bswap rax",
+ 'mov': "mov rax, [rbx]; mov [rbx+16], ecx; movzx eax, byte ptr [rbx]; movsx rcx, word ptr [rbx]; movsxd rdx, dword ptr [rbx]; cmovz rax, rbx; setnz cl; xchg rax, [rbx]; cmpxchg [rbx], rcx; cmpxchg8b qword ptr [rbx]; xadd [rbx], eax; movbe rax, [rbx]; push rax; pop rcx; push qword ptr [rbx]; pushfq; popfq; cwd; cdq; cqo; cbw; cwde; cdqe; lahf; sahf; xlatb",
+ 'branch': "jz 1f; jnz 1f; 1: jc 2f; 2: loop 3f; 3: jrcxz 4f; 4: call 5f; 5: pop rax; jmp 6f; 6: lea rax, [rip+7f]; jmp rax; 7: nop; ret 8; enter 16, 1; leave",
+ 'string': "cld; rep movsb; rep stosq; std; lodsw; cld; repe cmpsb; repne scasb; movsq; stosd; insb; outsw; rep insd; rep outsb",
+ 'sys': "cpuid; rdtsc; rdtscp; rdpid rax; rdmsr; wrmsr; mov rax, cr0; mov cr0, rax; mov rax, cr4; mov cr4, rax; mov cr3, rax; mov rax, cr8; mov cr8, rax; mov rax, dr7; mov dr7, rax; invlpg [rbx]; wbinvd; invd; clts; sgdt [rbx]; sidt [rbx]; lgdt [rbx]; lidt [rbx]; sldt ax; str ax; lldt ax; ltr ax; verr ax; verw ax; lar eax, ecx; lsl eax, ecx; swapgs; syscall; sysretq; sysenter; sysexitq; iretq; int 0x80; int3; .byte 0xce; ud2; hlt; cli; sti; pause; lfence; mfence; sfence; clflush [rbx]; prefetcht0 [rbx]; xgetbv; xsetbv; monitor; mwait; rdrand rax; rdseed rcx",
+ 'seg': "mov ax, ds; mov es, ax; mov ss, ax; mov fs, ax; mov gs, ax; push fs; pop fs; push gs; pop gs; lss eax, [rbx]; lfs eax, [rbx]; lgs ecx, [rbx]; ljmp [rbx]; lcall [rbx]; lretq; lretq 8; wrfsbase rax; rdgsbase rcx",
+ 'x87': "finit; fld1; fldz; fldpi; fldl2e; fld dword ptr [rbx]; fld qword ptr [rbx]; fld tbyte ptr [rbx]; fild word ptr [rbx]; fadd st, st(1); fmul dword ptr [rbx]; fsub qword ptr [rbx]; fdivr st(1), st; fsqrt; fsin; fcos; fptan; fpatan; fprem; fprem1; fscale; fxtract; frndint; fchs; fabs; ftst; fxam; fcom st(1); fcomi st, st(1); fucomip st, st(1); fstp qword ptr [rbx]; fistp dword ptr [rbx]; fisttp qword ptr [rbx]; fbld tbyte ptr [rbx]; fbstp tbyte ptr [rbx]; fnstsw ax; fnstcw [rbx]; fldcw [rbx]; fnclex; fnsave [rbx]; frstor [rbx]; fnstenv [rbx]; fldenv [rbx]; fxsave [rbx]; fxrstor [rbx]; fcmovb st, st(1); ffree st(2); fdecstp; fincstp; fxch st(3); f2xm1; fyl2x; fyl2xp1; fwait",
+ 'sse': "movaps xmm0, [rbx]; movups xmm1, [rbx+1]; movss xmm2, [rbx]; movsd xmm3, xmm4; movd xmm0, eax; movq rax, xmm1; movdqa xmm2, xmm3; movdqu [rbx], xmm4; addps xmm0, xmm1; mulsd xmm2, [rbx]; divss xmm1, xmm2; sqrtpd xmm0, xmm1; minps xmm0, xmm1; maxsd xmm2, xmm3; cmpps xmm0, xmm1, 3; comiss xmm0, xmm1; ucomisd xmm2, [rbx]; cvtsi2ss xmm0, rax; cvtsi2sd xmm1, ecx; cvttss2si eax, xmm0; cvtsd2si rax, xmm1; cvtps2pd xmm0, xmm1; cvtdq2ps xmm2, xmm3; cvttpd2dq xmm0, xmm1; ldmxcsr [rbx]; stmxcsr [rbx]; andps xmm0, xmm1; xorpd xmm2, xmm3; shufps xmm0, xmm1, 0x1b; shufpd xmm2, xmm3, 1; unpcklps xmm0, xmm1; movmskps eax, xmm0; movmskpd ecx, xmm1; movhlps xmm0, xmm1; movlhps xmm2, xmm3; movhps xmm0, [rbx]; movnti [rbx], eax; movntdq [rbx], xmm0; maskmovdqu xmm0, xmm1",
+ 'simd': "paddb xmm0, xmm1; psubw xmm2, [rbx]; pmullw xmm0, xmm1; pmulhuw xmm2, xmm3; pmuludq xmm0, xmm1; pmaddwd xmm2, xmm3; psadbw xmm0, xmm1; pavgb xmm0, xmm1; pminub xmm2, xmm3; pmaxsw xmm0, xmm1; pcmpeqb xmm0, xmm1; pcmpgtd xmm2, xmm3; pand xmm0, xmm1; pandn xmm2, xmm3; por xmm0, xmm1; pxor xmm2, xmm2; psllw xmm0, 3; psrld xmm1, xmm2; psraw xmm2, 4; pslldq xmm0, 5; psrldq xmm1, 3; pshufd xmm0, xmm1, 0x1b; pshufhw xmm2, xmm3, 0x1b; pshuflw xmm0, xmm1, 0x1b; punpcklbw xmm0, xmm1; punpckhqdq xmm2, xmm3; packsswb xmm0, xmm1; packuswb xmm2, xmm3; pextrw eax, xmm0, 3; pinsrw xmm0, eax, 2; pmovmskb eax, xmm1; movq2dq xmm0, mm1; movdq2q mm0, xmm1; paddb mm0, mm1; pxor mm2, mm3; movq mm0, [rbx]; movntq [rbx], mm0; emms",
+}
+
+SOFT_PM32 = ("add eax, ebx; push eax; pop ecx; pushad; popad; aaa; daa; aam; into; "
+             "bound eax, [ebx]; les eax, [ebx]; lds ecx, [ebx]; arpl cx, ax; push ds; pop es; "
+             "mov ax, 0x10; mov ss, ax; mov eax, cr0; or eax, 0x80000000; mov cr3, ebx; cpuid; "
+             "int 0x80; ud2; rep movsd; lcall 0x38:0x100000; ljmp 0x38:0x100040; iretd")
+
+
+def assemble(code, bits):
+    """Machine code for '; '-separated Intel-syntax instructions (GNU as)."""
+    with tempfile.TemporaryDirectory() as d:
+        src, obj, out = (os.path.join(d, n) for n in ('a.s', 'a.o', 'a.bin'))
+        with open(src, 'w') as f:
+            f.write('.intel_syntax noprefix\n.code%d\n' % bits + '\n'.join(code.split('; ')) + '\n')
+        subprocess.run(['as', '--%d' % bits, '-o', obj, src], check=True)
+        subprocess.run(['objcopy', '-O', 'binary', '-j', '.text', obj, out], check=True)
+        return open(out, 'rb').read()
+
+
+def soft_cpu():
+    """First byte: flags (bit 0 ring 3, bit 1 TF, bit 2 IOPL 3, bit 3
+    32-bit protected mode); the rest is code.  Needs binutils."""
+    if not shutil.which('as') or not shutil.which('objcopy'):
+        print('soft_cpu seeds skipped: no GNU as/objcopy')
+        return
+    d = os.path.join(HERE, 'corpus', 'soft_cpu')
+    os.makedirs(d, exist_ok=True)
+
+    def put(name, flags, code):
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(bytes([flags]) + code)
+    for name, code in SOFT_GROUPS.items():
+        b = assemble(code, 64)
+        put(name + '_ring0', 0, b)
+        put(name + '_ring3', 1, b)
+        if name in ('x87', 'sse', 'string'):
+            put(name + '_pm32', 8, b)
+    put('pm32_mix', 8, assemble(SOFT_PM32, 32))
+    mix = bytes.fromhex('488b03 4801c1 0fa2 0f0b f4 cc 0f31 0f32 f348a5 d9e8 0f28c1 660ffec1 '
+                        'e470 ef 0f22d8 48f7f1 9c 9d 0f01f8 0f05 cf'.replace(' ', ''))
+    put('ring0_mix', 0, mix)
+    put('ring3_mix', 1, mix)
+    put('tf_loop', 6, bytes.fromhex('48ffc0ebfb'))   # inc rax; jmp back, TF + IOPL 3
+
+
 if __name__ == '__main__':
     serial()
     rtc()
@@ -236,3 +295,4 @@ if __name__ == '__main__':
     virtio_pci()
     virtio_net()
     virtio_console()
+    soft_cpu()
