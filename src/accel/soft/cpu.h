@@ -206,6 +206,12 @@ struct soft_insn {
 	uint8_t modrm_reg;   /* ModRM.reg (opcode extension), 0 if none */
 	uint8_t flags;       /* SOFT_INSN_* */
 	uint8_t bytes[15];   /* raw bytes (page-crossing check, debugging) */
+	/* threaded dispatch (ops_fast.c): offset of the instruction in its
+	 * page, and the record (relative to this one, in the same page's
+	 * array) that follows it / that a taken in-page branch goes to;
+	 * 0 = not looked up yet */
+	uint16_t pgoff;
+	int16_t next_delta, taken_delta;
 };
 
 #define SOFT_INSN_CROSS_PAGE (1u << 0)
@@ -331,6 +337,15 @@ struct soft_cpu {
 	 * kick, pending interrupt, stop; also set by the core itself (mode or
 	 * mapping change, code invalidation) */
 	atomic_int exit_req;
+	/* how many more instructions handlers may run by chaining to each
+	 * other (threaded dispatch, ops_fast.c); only the run loop sets it
+	 * non-zero, around its handler calls */
+	uint32_t chain_left;
+	/* the decode cursor and page-switch cache (decode.c) may be wrong:
+	 * set with exit_req by TLB flushes, mode changes and code writes, so
+	 * the slow path drops them only then, not on every kick (the kernel's
+	 * POPF/STI open interrupt windows tens of thousands of times a second) */
+	bool cursor_stale;
 
 	struct soft_seg seg[SOFT_NR_SEGREGS];   /* ES CS SS DS FS GS LDTR TR */
 	struct soft_dtable gdtr, idtr;

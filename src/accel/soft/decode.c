@@ -342,6 +342,7 @@ static int decode_at(struct soft_cpu *cpu, struct soft_insn *in, uint64_t la,
 		return SOFT_OK;
 	}
 	memcpy(in->bytes, src, in->len);
+	in->pgoff = (uint16_t)(la & 0xfff);
 	if ((la & 0xfff) + in->len > 4096)
 		in->flags |= SOFT_INSN_CROSS_PAGE;
 	in->fn = soft_exec__resolve(cpu, in);
@@ -375,7 +376,7 @@ const struct soft_insn *soft_code__fetch(struct soft_cpu *cpu, uint64_t la, bool
 	unsigned idx;
 
 	if (unlikely(off >= 4096 || pg == c->empty)) {
-		uint64_t gpa, key = (la & SOFT_PAGE_MASK) | cpu->mmu_idx;
+		uint64_t gpa, key = (la & SOFT_PAGE_MASK) | c->jc_epoch << 1 | cpu->mmu_idx;
 		unsigned h = (unsigned)(la >> 12) & (CODE_JC_SIZE - 1);
 		uint32_t rp;
 		int r;
@@ -450,10 +451,26 @@ lookup:
 	return in;
 }
 
+void soft_code__revalidate(struct soft_cpu *cpu, bool force)
+{
+	struct soft_code_cache *c = cpu->code;
+	struct soft_code_page *pg = c->cur;
+
+	if (force || cpu->cursor_stale ||
+	    (pg != c->empty && pg->gen != atomic_load_explicit(&cpu->svm->code_gen[pg->ram_page],
+							       memory_order_acquire)))
+		soft_code__reset_cursor(cpu);
+}
+
 void soft_code__reset_cursor(struct soft_cpu *cpu)
 {
+	cpu->cursor_stale = false;
 	cpu->code->cur = cpu->code->empty;
 	cpu->code->cur_la = 1;
-	for (unsigned i = 0; i < CODE_JC_SIZE; i++)
-		cpu->code->jc[i].key = 1;   /* never a page address */
+	if (++cpu->code->jc_epoch >= 2048) {
+		/* key 0 has epoch 0, which is never current */
+		for (unsigned i = 0; i < CODE_JC_SIZE; i++)
+			cpu->code->jc[i].key = 0;
+		cpu->code->jc_epoch = 1;
+	}
 }

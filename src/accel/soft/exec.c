@@ -5,7 +5,10 @@
  * single flag through which everything unusual reaches the loop: kicks from
  * other threads, mode/mapping changes, code invalidation, interrupt
  * shadows), the decoded-page lookup inlined from decode.c, and an indirect
- * call.  Everything else lives in the slow path. */
+ * call.  Everything else lives in the slow path.  The hot handlers go further
+ * and run their successors themselves (threaded dispatch, see soft_chain in
+ * ops_fast.c and docs/soft-cpu.md "Performance"); the loop hands them a
+ * budget in cpu->chain_left and counts what they used. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -223,6 +226,7 @@ void soft_cpu__update_mode(struct soft_cpu *cpu)
 		cpu->cpl = ss->dpl;
 	cpu->mmu_idx = cpu->cpl == 3 ? SOFT_MMU_USER : SOFT_MMU_SUPER;
 	cpu->mode_key = cpu->code_bits == 64 ? 2 : cpu->code_bits == 32 ? 1 : 0;
+	cpu->cursor_stale = true;
 	atomic_store_explicit(&cpu->exit_req, 1, memory_order_relaxed);
 }
 
@@ -390,10 +394,10 @@ static int deliver(struct soft_cpu *cpu)
 /* Slow path at an instruction boundary.  SOFT_RUN_* to return, -1 to go on. */
 static int slow_path(struct soft_cpu *cpu)
 {
+	uint64_t rip = cpu->rip;
 	int r;
 
 	atomic_store_explicit(&cpu->exit_req, 0, memory_order_seq_cst);
-	soft_code__reset_cursor(cpu);
 	if (vm__stopping(cpu->vm))
 		return SOFT_RUN_EXIT;
 	if (cpu->svm->hooks.events) {
@@ -403,6 +407,8 @@ static int slow_path(struct soft_cpu *cpu)
 		if (r == SOFT_EXC)
 			return deliver(cpu);
 	}
+	/* after the hook: delivering an interrupt may change mode or CR3 */
+	soft_code__revalidate(cpu, cpu->rip != rip);
 	return -1;
 }
 
@@ -479,22 +485,21 @@ int soft_exec__run(struct soft_cpu *cpu, uint64_t budget)
 			 * (soft_chain, ops_fast.c); none in an interrupt shadow */
 			left = shadow ? 0 : budget - n - 1 < SOFT_CHAIN_MAX ?
 			       (uint32_t)(budget - n - 1) : SOFT_CHAIN_MAX;
-			c->chain_left = left;
-			c->chain_off = (uint32_t)off;
+			cpu->chain_left = left;
 			cpu->next_rip = rip + in->len;
 			r = in->fn(cpu, in);
-			n += 1 + left - c->chain_left;
+			n += 1 + left - cpu->chain_left;
 			if (unlikely(r != SOFT_OK || shadow)) {
-				c->chain_left = 0;
+				cpu->chain_left = 0;
 				break;
 			}
-			if (!(in->flags & SOFT_INSN_LINEAR) || c->chain_left != left) {
+			if (!(in->flags & SOFT_INSN_LINEAR) || cpu->chain_left != left) {
 				/* a branch, or a chain that ended elsewhere */
-				c->chain_left = 0;
+				cpu->chain_left = 0;
 				cpu->rip = cpu->next_rip;
 				goto next;
 			}
-			c->chain_left = 0;
+			cpu->chain_left = 0;
 			rip += in->len;
 			off += in->len;
 			cpu->rip = rip;

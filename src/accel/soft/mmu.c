@@ -289,6 +289,7 @@ static inline void note_code_write(struct soft_cpu *cpu, uint32_t ram_page)
 		soft_code__invalidate_ram_page(cpu->svm, ram_page);
 		cpu->stats.code_invalidations++;
 		/* this vCPU may be executing from that page right now */
+		cpu->cursor_stale = true;
 		atomic_store_explicit(&cpu->exit_req, 1, memory_order_relaxed);
 	}
 }
@@ -553,6 +554,7 @@ void soft_tlb__flush(struct soft_cpu *cpu, bool include_global)
 	}
 	if (include_global)
 		cpu->tlb_large = 0;
+	cpu->cursor_stale = true;
 	atomic_store_explicit(&cpu->exit_req, 1, memory_order_relaxed);
 }
 
@@ -579,6 +581,7 @@ void soft_tlb__flush_page(struct soft_cpu *cpu, uint64_t la)
 			}
 		}
 	}
+	cpu->cursor_stale = true;
 	atomic_store_explicit(&cpu->exit_req, 1, memory_order_relaxed);
 }
 

@@ -45,7 +45,10 @@ static inline uint64_t lazy_cf(struct soft_cpu *cpu)
 	switch (op) {
 	case SOFT_CC_EAGER: return cpu->rflags & SOFT_FL_CF;
 	case SOFT_CC_ADD: return (cpu->cc_res & m) < (cpu->cc_src1 & m);
+	/* ADC/SBB chains (bignum loops) read the CF of the previous ADC/SBB */
+	case SOFT_CC_ADC: return (cpu->cc_res & m) <= (cpu->cc_src1 & m);
 	case SOFT_CC_SUB: return (cpu->cc_src1 & m) < (cpu->cc_src2 & m);
+	case SOFT_CC_SBB: return (cpu->cc_src1 & m) <= (cpu->cc_src2 & m);
 	case SOFT_CC_LOGIC: return 0;
 	case SOFT_CC_INC: case SOFT_CC_DEC: case SOFT_CC_SHIFT: return cpu->cc_src2 & 1;
 	default: return soft_flags__get(cpu) & SOFT_FL_CF;
@@ -203,7 +206,7 @@ void soft_ops_bit__register(struct soft_vm *svm);
 /* decode.c */
 #define CODE_HASH_BITS 12
 #define CODE_MAP_CROSS 0x8000u
-#define CODE_JC_SIZE 64
+#define CODE_JC_SIZE 1024     /* kernel boot: hundreds of hot code pages */
 #define CODE_MAX_PAGES 4096    /* then flush everything (QEMU-style) */
 
 struct soft_code_page {
@@ -231,16 +234,12 @@ struct soft_code_cache {
 	 * with the cursor (every TLB flush and mode change goes through the
 	 * run loop's slow path, which resets the cursor). */
 	struct {
-		uint64_t key;
+		uint64_t key;      /* linear page | jc_epoch << 1 | mmu_idx */
 		struct soft_code_page *pg;
 	} jc[CODE_JC_SIZE];
-	/* threaded dispatch (soft_chain in ops_fast.c): how many more
-	 * instructions a handler may run by tail-calling the next record of
-	 * `cur` itself, and the page offset of the one running now.  The run
-	 * loop sets both before each call and zeroes chain_left after it, so
-	 * a handler called from anywhere else never chains. */
-	uint32_t chain_left;
-	uint32_t chain_off;
+	/* bumped by every cursor reset instead of clearing jc[] (resets are
+	 * frequent: every slow path); 11 bits, jc[] is cleared on wrap */
+	uint32_t jc_epoch;
 };
 
 /* Longest chain of tail calls: bounds interrupt latency and, where the
@@ -249,6 +248,10 @@ struct soft_code_cache {
 
 /* Forget the current page (mapping, mode or code changed). */
 void soft_code__reset_cursor(struct soft_cpu *cpu);
+/* Slow path: reset the cursor if cpu->cursor_stale, `force`, or the current
+ * page was invalidated (DMA, another vCPU); else keep it and the
+ * page-switch cache. */
+void soft_code__revalidate(struct soft_cpu *cpu, bool force);
 int soft_code__create(struct soft_cpu *cpu);
 void soft_code__destroy(struct soft_cpu *cpu);
 void soft_code__flush_all(struct soft_cpu *cpu);

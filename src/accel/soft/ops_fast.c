@@ -8,41 +8,83 @@
 
 #define R(in, n) ((in)->op[n].reg)
 
-/* Threaded dispatch: a handler that completed normally runs the record at
- * page offset `off` of the current decoded page by tail-calling its
- * handler (a jump at -O2), so each handler has its own indirect branch,
- * which the host predicts far better than the run loop's single call
- * site, and the loop's bookkeeping is skipped.  It stops (returning to the
- * loop, which picks up from cpu->next_rip) at anything the loop must see:
- * the end of the page or of the chain budget, exit_req (interrupts, kicks,
- * code invalidation, mode changes), or an undecoded or page-crossing
- * record.  cpu->rip is kept exact so a fault in a chained instruction is
- * reported at that instruction. */
-static inline int soft_chain_to(struct soft_cpu *cpu, uint64_t off)
+/* Threaded dispatch: a handler that completed normally runs the next
+ * record of the current decoded page by tail-calling its handler (a jump
+ * at -O2), so each handler has its own indirect branch, which the host
+ * predicts far better than the run loop's single call site, and the loop's
+ * bookkeeping is skipped.  The successor is cached in the record as an
+ * index delta (valid across realloc of the page's array; a page reset
+ * rewrites every record, so no delta outlives its generation).  A chain
+ * stops (back to the loop, which goes on from cpu->next_rip) at anything
+ * the loop must see: the end of the chain budget, exit_req (interrupts,
+ * kicks, code invalidation, mode changes), the end of the page, an
+ * undecoded or page-crossing record.  cpu->rip stays exact so a fault in
+ * a chained instruction is reported at that instruction. */
+static __attribute__((noinline)) int soft_chain_lookup(struct soft_cpu *cpu,
+						       const struct soft_insn *in,
+						       uint64_t off, int16_t *slot)
 {
-	struct soft_code_cache *c = cpu->code;
-	const struct soft_code_page *pg = c->cur;
+	const struct soft_code_page *pg = cpu->code->cur;
 	const struct soft_insn *nin;
 	unsigned idx;
 
-	if (!c->chain_left || off >= 4096 ||
-	    atomic_load_explicit(&cpu->exit_req, memory_order_relaxed))
+	/* `in` must be a record of the current page (not the scratch copy
+	 * of a page-crossing instruction) for a delta to mean anything */
+	if (off >= 4096 || (uintptr_t)in < (uintptr_t)pg->insns ||
+	    (uintptr_t)in >= (uintptr_t)(pg->insns + pg->n))
 		return SOFT_OK;
 	idx = pg->map[off];
-	if (unlikely((uint16_t)(idx - 1) >= CODE_MAP_CROSS - 1))
+	if ((uint16_t)(idx - 1) >= CODE_MAP_CROSS - 1)
 		return SOFT_OK;
 	nin = &pg->insns[idx - 1];
-	c->chain_left--;
-	c->chain_off = (uint32_t)off;
+	if (nin == in)
+		return SOFT_OK;     /* a branch to itself: delta 0 would read as unknown */
+	*slot = (int16_t)(nin - in);
+	cpu->chain_left--;
 	cpu->rip = cpu->next_rip;
 	cpu->next_rip = cpu->rip + nin->len;
 	return nin->fn(cpu, nin);
 }
 
-/* After a linear instruction: the next one in the page. */
+static inline int soft_chain_at(struct soft_cpu *cpu, const struct soft_insn *in,
+				uint64_t off, int16_t *slot)
+{
+	const struct soft_insn *nin;
+	int16_t d;
+
+	if (!cpu->chain_left || atomic_load_explicit(&cpu->exit_req, memory_order_relaxed))
+		return SOFT_OK;
+	d = *slot;
+	if (unlikely(!d))
+		return soft_chain_lookup(cpu, in, off, slot);
+	nin = in + d;
+	cpu->chain_left--;
+	cpu->rip = cpu->next_rip;
+	cpu->next_rip = cpu->rip + nin->len;
+	return nin->fn(cpu, nin);
+}
+
+/* After a linear instruction: the one that follows it in the page. */
 static inline int soft_chain(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	return soft_chain_to(cpu, (uint64_t)cpu->code->chain_off + in->len);
+	return soft_chain_at(cpu, in, (uint64_t)in->pgoff + in->len,
+			     (int16_t *)&in->next_delta);
+}
+
+/* A taken branch to t from a 64-bit-mode direct branch `in`: through the
+ * record's cached delta if t lies in its page (then it is canonical: that
+ * page is mapped), else back to the loop after soft_branch's checks.
+ * (Chaining calls and returns into other pages through decode.c's
+ * page-switch cache was tried: no measurable gain.) */
+static inline int soft_chain_taken(struct soft_cpu *cpu, const struct soft_insn *in, uint64_t t)
+{
+	uint64_t off = t - cpu->rip + in->pgoff;
+
+	if (off < 4096) {
+		cpu->next_rip = t;
+		return soft_chain_at(cpu, in, off, (int16_t *)&in->taken_delta);
+	}
+	return soft_branch(cpu, t, 8);
 }
 
 static inline int chain_ok(struct soft_cpu *cpu, const struct soft_insn *in, int r)
@@ -206,6 +248,33 @@ SHIFT_FAST(shr_ri32, uint32_t, 4, SHR_BODY)
 SHIFT_FAST(sar_ri64, uint64_t, 8, SAR_BODY)
 SHIFT_FAST(sar_ri32, uint32_t, 4, SAR_BODY)
 
+/* The same by CL (inflate's bit buffer): a zero masked count changes no
+ * flags, but a 32-bit destination is still zero-extended. */
+#define SHIFT_CL(name, T, SZ, body)                                                \
+	static int name(struct soft_cpu *cpu, const struct soft_insn *in)          \
+	{                                                                          \
+		typedef T val_t;                                                   \
+		enum { vsz = SZ, bits = SZ * 8 };                                  \
+		unsigned c = (unsigned)cpu->gpr[SOFT_RCX] & (SZ == 8 ? 63 : 31);   \
+		val_t a = (val_t)cpu->gpr[R(in, 0)], res;                          \
+		uint64_t cf, of;                                                   \
+		if (!c) {                                                          \
+			cpu->gpr[R(in, 0)] = a;                                    \
+			return soft_chain(cpu, in);                                \
+		}                                                                  \
+		body                                                               \
+		set_cc(cpu, SOFT_CC_SHIFT, SZ, a, cf | (of ? SOFT_FL_OF : 0), res); \
+		cpu->gpr[R(in, 0)] = res;                                          \
+		(void)bits;                                                        \
+		return soft_chain(cpu, in);                                        \
+	}
+SHIFT_CL(shl_rc64, uint64_t, 8, SHL_BODY)
+SHIFT_CL(shl_rc32, uint32_t, 4, SHL_BODY)
+SHIFT_CL(shr_rc64, uint64_t, 8, SHR_BODY)
+SHIFT_CL(shr_rc32, uint32_t, 4, SHR_BODY)
+SHIFT_CL(sar_rc64, uint64_t, 8, SAR_BODY)
+SHIFT_CL(sar_rc32, uint32_t, 4, SAR_BODY)
+
 static int inc_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t a = cpu->gpr[R(in, 0)], cf = lazy_cf(cpu);
@@ -234,11 +303,7 @@ static int dec_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 		if (!cond_fast(cpu, cc))                                           \
 			return soft_chain(cpu, in);                                \
 		t = cpu->next_rip + in->imm;                                       \
-		if ((uint64_t)(t - cpu->rip + cpu->code->chain_off) < 4096) {      \
-			cpu->next_rip = t;                                         \
-			return soft_chain_to(cpu, t - cpu->rip + cpu->code->chain_off); \
-		}                                                                  \
-		return soft_branch(cpu, t, 8);                                     \
+		return soft_chain_taken(cpu, in, t);                               \
 	}
 JCC_FAST(0) JCC_FAST(1) JCC_FAST(2) JCC_FAST(3) JCC_FAST(4) JCC_FAST(5) JCC_FAST(6) JCC_FAST(7)
 JCC_FAST(8) JCC_FAST(9) JCC_FAST(10) JCC_FAST(11) JCC_FAST(12) JCC_FAST(13) JCC_FAST(14) JCC_FAST(15)
@@ -248,6 +313,47 @@ static const soft_handler_fn jcc_fast[16] = {
 	jcc_fast_7, jcc_fast_8, jcc_fast_9, jcc_fast_10, jcc_fast_11, jcc_fast_12, jcc_fast_13,
 	jcc_fast_14, jcc_fast_15,
 };
+
+/* JMP rel in 64-bit mode: chains when the target is in the current page. */
+static int jmp_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	return soft_chain_taken(cpu, in, cpu->next_rip + in->imm);
+}
+
+/* ADC/SBB register forms (multi-word arithmetic: bignum crypto). */
+#define ADC_FAST(name, T, SZ, src, sbb)                                            \
+	static int name(struct soft_cpu *cpu, const struct soft_insn *in)          \
+	{                                                                          \
+		uint64_t cin = lazy_cf(cpu);                                       \
+		T a = (T)cpu->gpr[R(in, 0)], b = (T)(src);                         \
+		T res = sbb ? (T)(a - b - cin) : (T)(a + b + cin);                 \
+		set_cc(cpu, sbb ? (cin ? SOFT_CC_SBB : SOFT_CC_SUB) :              \
+			   (cin ? SOFT_CC_ADC : SOFT_CC_ADD), SZ, a, b, res);      \
+		cpu->gpr[R(in, 0)] = res;                                          \
+		return soft_chain(cpu, in);                                        \
+	}
+ADC_FAST(adc_rr64, uint64_t, 8, cpu->gpr[R(in, 1)], 0)
+ADC_FAST(adc_rr32, uint32_t, 4, cpu->gpr[R(in, 1)], 0)
+ADC_FAST(adc_ri64, uint64_t, 8, in->imm, 0)
+ADC_FAST(adc_ri32, uint32_t, 4, in->imm, 0)
+ADC_FAST(sbb_rr64, uint64_t, 8, cpu->gpr[R(in, 1)], 1)
+ADC_FAST(sbb_rr32, uint32_t, 4, cpu->gpr[R(in, 1)], 1)
+ADC_FAST(sbb_ri64, uint64_t, 8, in->imm, 1)
+ADC_FAST(sbb_ri32, uint32_t, 4, in->imm, 1)
+
+/* CMOVcc between registers; the 32-bit form zero-extends either way. */
+static int cmov_rr64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	if (cond_fast(cpu, in->opcode & 15))
+		cpu->gpr[R(in, 0)] = cpu->gpr[R(in, 1)];
+	return soft_chain(cpu, in);
+}
+
+static int cmov_rr32(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	cpu->gpr[R(in, 0)] = (uint32_t)cpu->gpr[cond_fast(cpu, in->opcode & 15) ? R(in, 1) : R(in, 0)];
+	return soft_chain(cpu, in);
+}
 
 /* ALU with a memory source: r op= [m] */
 #define ALU_RM(name, expr, ccop, write, T, SZ)                                      \
@@ -462,6 +568,10 @@ soft_handler_fn soft_ops_fast__select(const struct soft_insn *in)
 	case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE:
 	case ZYDIS_MNEMONIC_JNLE:
 		return in->opsize == 8 ? jcc_fast[in->opcode & 15] : NULL;
+	case ZYDIS_MNEMONIC_JMP:
+		if (in->opsize == 8 && in->nops == 1 && d->kind == SOFT_OPK_IMM)
+			return jmp_rel64;
+		return NULL;
 	default:
 		break;
 	}
@@ -585,6 +695,14 @@ test_reg:
 	case ZYDIS_MNEMONIC_SHL:
 	case ZYDIS_MNEMONIC_SHR:
 	case ZYDIS_MNEMONIC_SAR:
+		if (in->nops == 2 && is_gpr(d, s) && o->kind == SOFT_OPK_REG &&
+		    o->rclass == SOFT_RC_GPR && o->reg == SOFT_RCX && o->size == 1) {
+			if (in->mnemonic == ZYDIS_MNEMONIC_SHL)
+				return PICK2(shl_rc64, shl_rc32);
+			if (in->mnemonic == ZYDIS_MNEMONIC_SHR)
+				return PICK2(shr_rc64, shr_rc32);
+			return PICK2(sar_rc64, sar_rc32);
+		}
 		if (!is_gpr(d, s) || o->kind != SOFT_OPK_IMM || !(in->imm & (s == 8 ? 63 : 31)))
 			return NULL;
 		if (in->mnemonic == ZYDIS_MNEMONIC_SHL)
@@ -592,6 +710,24 @@ test_reg:
 		if (in->mnemonic == ZYDIS_MNEMONIC_SHR)
 			return PICK2(shr_ri64, shr_ri32);
 		return PICK2(sar_ri64, sar_ri32);
+	case ZYDIS_MNEMONIC_ADC:
+	case ZYDIS_MNEMONIC_SBB:
+		if (in->nops != 2 || !is_gpr(d, s))
+			return NULL;
+		if (in->mnemonic == ZYDIS_MNEMONIC_ADC)
+			return is_gpr(o, s) ? PICK2(adc_rr64, adc_rr32) :
+			       o->kind == SOFT_OPK_IMM ? PICK2(adc_ri64, adc_ri32) : NULL;
+		return is_gpr(o, s) ? PICK2(sbb_rr64, sbb_rr32) :
+		       o->kind == SOFT_OPK_IMM ? PICK2(sbb_ri64, sbb_ri32) : NULL;
+	case ZYDIS_MNEMONIC_CMOVO: case ZYDIS_MNEMONIC_CMOVNO: case ZYDIS_MNEMONIC_CMOVB:
+	case ZYDIS_MNEMONIC_CMOVNB: case ZYDIS_MNEMONIC_CMOVZ: case ZYDIS_MNEMONIC_CMOVNZ:
+	case ZYDIS_MNEMONIC_CMOVBE: case ZYDIS_MNEMONIC_CMOVNBE: case ZYDIS_MNEMONIC_CMOVS:
+	case ZYDIS_MNEMONIC_CMOVNS: case ZYDIS_MNEMONIC_CMOVP: case ZYDIS_MNEMONIC_CMOVNP:
+	case ZYDIS_MNEMONIC_CMOVL: case ZYDIS_MNEMONIC_CMOVNL: case ZYDIS_MNEMONIC_CMOVLE:
+	case ZYDIS_MNEMONIC_CMOVNLE:
+		if (in->nops == 2 && is_gpr(d, s) && is_gpr(o, s) && in->opmap == ZYDIS_OPCODE_MAP_0F)
+			return PICK2(cmov_rr64, cmov_rr32);
+		return NULL;
 	case ZYDIS_MNEMONIC_INC:
 		return s == 8 && is_gpr(d, 8) ? inc_r64 : NULL;
 	case ZYDIS_MNEMONIC_DEC:
