@@ -60,7 +60,13 @@ int fpu_exec__read_vec(struct soft_cpu *cpu, const struct soft_insn *in, unsigne
 			*v = cpu->fpu.xmm[op->reg & 15];
 			return SOFT_OK;
 		case SOFT_RC_MMX:
-			v->q[0] = soft_fpu__mm_read(&cpu->fpu, op->reg);
+			/* Storing an MM register to memory: the x87 tag state
+			 * must stay as it was if the store faults, so the MMX
+			 * transition happens in write_vec after the store. */
+			if (n != 0 && in->op[0].kind == SOFT_OPK_MEM)
+				v->q[0] = cpu->fpu.st[op->reg & 7].mant;
+			else
+				v->q[0] = soft_fpu__mm_read(&cpu->fpu, op->reg);
 			return SOFT_OK;
 		case SOFT_RC_GPR:
 			v->q[0] = soft_gpr_read(cpu, op);
@@ -98,7 +104,10 @@ int fpu_exec__write_vec(struct soft_cpu *cpu, const struct soft_insn *in, unsign
 			if (r)
 				return r;
 		}
-		return fpu_exec__mem_write(cpu, in, v, size);
+		r = fpu_exec__mem_write(cpu, in, v, size);
+		if (r == SOFT_OK && in->op[1].kind == SOFT_OPK_REG && in->op[1].rclass == SOFT_RC_MMX)
+			soft_fpu__mmx_enter(&cpu->fpu);
+		return r;
 	}
 	if (op->kind != SOFT_OPK_REG)
 		return soft_raise_ud(cpu);
