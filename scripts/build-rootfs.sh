@@ -24,26 +24,9 @@ allowed for the download, default 900).
 USAGE
 }
 
-log() { echo "[rootfs] $*"; }
-die() { echo "[rootfs] error: $*" >&2; exit 1; }
-
-force=0
-print_dir=0
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--force) force=1 ;;
-	--print-dir) print_dir=1 ;;
-	-h|--help) usage; exit 0 ;;
-	*) usage >&2; die "unknown argument: $1" ;;
-	esac
-	shift
-done
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-src=$repo/tests/guest-image
-# Same lookup as vireo's cli__guest_path() (src/cli/cmd_run.c).
-cache=${VIREO_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vireo}
-guest=$(realpath -m "$cache/guest")
+tag=rootfs
+# shellcheck source=scripts/guest-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/guest-common.sh"
 suite=bookworm
 size=${VIREO_ROOTFS_SIZE:-2G}
 cmdline_disk="console=ttyS0 panic=-1 quiet root=/dev/vda rw"
