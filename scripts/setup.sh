@@ -42,11 +42,11 @@ build=${VIREO_BUILD_DIR:-build}
 packages=(
 	build-essential meson ninja-build pkg-config python3
 	libzydis-dev libcriterion-dev libjansson-dev libslirp-dev libglib2.0-dev liburing-dev
-	libseccomp-dev
+	libseccomp-dev zlib1g-dev
 	busybox-static cpio kmod zstd lz4 xz-utils
 	debootstrap e2fsprogs openssh-client
 	clang libclang-rt-14-dev
-	qemu-system-x86
+	qemu-system-x86 qemu-utils
 )
 
 missing_packages() {
