@@ -61,6 +61,30 @@ fits_host()
 	[ "$(( ${kib:-0} / 1024 ))" -gt "$1" ]
 }
 
+# require_linux_guest: skip unless this backend can boot a standard Linux
+# (on KVM that needs VMX/SVM; PVM or emulated KVM cannot) and the default
+# guest is built.  Sets GUEST_KERNEL and GUEST_INITRAMFS.
+require_linux_guest()
+{
+	local host guest_dir f
+	if [ "$IT_ACCEL" = kvm ]; then
+		host=$("$VIREO" host 2>&1) || true
+		if grep -q '^hardware virt:' <<<"$host"; then
+			grep -q '^hardware virt: *yes' <<<"$host" ||
+				it_skip "host has no VMX/SVM (PVM/emulated KVM cannot run a standard Linux kernel; see vireo host)"
+		elif ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+			it_skip "host has no VMX/SVM (PVM/emulated KVM cannot run a standard Linux kernel; see vireo host)"
+		fi
+	fi
+	guest_dir=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo}/guest
+	GUEST_KERNEL=$guest_dir/vmlinuz
+	GUEST_INITRAMFS=$guest_dir/initramfs.cpio.gz
+	for f in "$GUEST_KERNEL" "$GUEST_INITRAMFS"; do
+		[ -s "$f" ] || it_skip "default guest not built: $f is missing (run scripts/build-guest.sh)"
+	done
+	command -v cpio >/dev/null || it_skip "cpio is not installed"
+}
+
 # require_file PATH WHAT: fail (not skip) when a build product is missing.
 require_file()
 {

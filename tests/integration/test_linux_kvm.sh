@@ -12,23 +12,9 @@ it_init "$1"
 VM_TIMEOUT=${VIREO_TEST_TIMEOUT:-100}
 
 require_accel
-if [ "$IT_ACCEL" = kvm ]; then
-	host=$("$VIREO" host 2>&1) || true
-	if grep -q '^hardware virt:' <<<"$host"; then
-		grep -q '^hardware virt: *yes' <<<"$host" ||
-			it_skip "host has no VMX/SVM (PVM/emulated KVM cannot run a standard Linux kernel; see vireo host)"
-	elif ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
-		it_skip "host has no VMX/SVM (PVM/emulated KVM cannot run a standard Linux kernel; see vireo host)"
-	fi
-fi
-
-guest_dir=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo}/guest
-kernel=$guest_dir/vmlinuz
-initramfs=$guest_dir/initramfs.cpio.gz
-for f in "$kernel" "$initramfs"; do
-	[ -s "$f" ] || it_skip "default guest not built: $f is missing (run scripts/build-guest.sh)"
-done
-command -v cpio >/dev/null || it_skip "cpio is not installed"
+require_linux_guest
+kernel=$GUEST_KERNEL
+initramfs=$GUEST_INITRAMFS
 
 # The guest's /init runs /autorun.sh when present, then powers off.  Linux
 # unpacks concatenated cpio archives, later files winning, and skips zero

@@ -12,18 +12,10 @@ it_init "$1"
 VM_TIMEOUT=${VIREO_TEST_TIMEOUT:-400}
 
 require_accel
-if [ "$IT_ACCEL" = kvm ]; then
-	host=$("$VIREO" host 2>&1) || true
-	grep -q '^hardware virt: *yes' <<<"$host" ||
-		it_skip "host has no VMX/SVM (PVM/emulated KVM cannot run a standard Linux kernel)"
-fi
-guest_dir=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo}/guest
-kernel=$guest_dir/vmlinuz
-initramfs=$guest_dir/initramfs.cpio.gz
-for f in "$kernel" "$initramfs"; do
-	[ -s "$f" ] || it_skip "default guest not built: $f is missing (run scripts/build-guest.sh)"
-done
-for tool in cpio python3 curl; do
+require_linux_guest
+kernel=$GUEST_KERNEL
+initramfs=$GUEST_INITRAMFS
+for tool in python3 curl; do
 	command -v "$tool" >/dev/null || it_skip "$tool is not installed"
 done
 
